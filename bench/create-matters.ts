@@ -1,0 +1,166 @@
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
+import { buildApp } from '../src/api/app.js';
+import { loadConfig } from '../src/config.js';
+import { seedAdminToken } from '../src/db/api-tokens.js';
+import { createSql } from '../src/db/client.js';
+import { migrate } from '../src/db/migrate.js';
+import { createLogger } from '../src/logger.js';
+import { startEmbeddedPostgres } from '../src/runtime/embedded-postgres.js';
+import { freePort } from '../src/runtime/free-port.js';
+import { startDevServer } from '../src/runtime/temporal-dev-server.js';
+import { temporalCliPath } from '../src/runtime/tools.js';
+import { newSecret } from '../src/security/secret-hash.js';
+import { startWorker, WORKFLOWS_PATH } from '../worker.js';
+
+/**
+ * B1 seed: matters created per second through the API, beside bare `workflow.start` of an empty
+ * workflow on the same dev server in the same run.
+ */
+const COUNT = Number(process.env.BENCH_COUNT ?? 300);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+
+async function timed(count: number, concurrency: number, one: (i: number) => Promise<void>) {
+  let next = 0;
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let i = next++; i < count; i = next++) {
+        const t = performance.now();
+        await one(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  return { perSecond: count / seconds, seconds, p50Ms: pct(0.5), p99Ms: pct(0.99) };
+}
+
+const log = createLogger('warn');
+const temporalServer = await startDevServer({ cli: temporalCliPath(), port: await freePort(), uiPort: null });
+const embedded = process.env.DATABASE_URL
+  ? null
+  : await startEmbeddedPostgres('memory://', { maxConnections: 1 });
+const databaseUrl = process.env.DATABASE_URL ?? embedded!.url;
+await migrate(databaseUrl);
+const adminToken = newSecret();
+const config = loadConfig({
+  DATABASE_URL: databaseUrl,
+  TEMPORAL_ADDRESS: temporalServer.address,
+  LINK_SECRET: newSecret(48),
+  TASK_QUEUE: 'bench-matters',
+  LOG_LEVEL: 'warn',
+});
+const sql = createSql(databaseUrl, { max: embedded ? 1 : 10 });
+await seedAdminToken(sql, adminToken);
+const connection = await Connection.connect({ address: temporalServer.address });
+const client = new Client({ connection });
+
+const matterBundle = await bundleWorkflowCode({
+  workflowsPath: WORKFLOWS_PATH,
+  logger: new DefaultLogger('WARN'),
+});
+const matterWorker = await startWorker({ config, sql, log, workflowBundle: matterBundle });
+const emptyConnection = await NativeConnection.connect({ address: temporalServer.address });
+const emptyWorker = await Worker.create({
+  connection: emptyConnection,
+  taskQueue: 'bench-empty',
+  workflowsPath: fileURLToPath(new URL('./workflows/empty.ts', import.meta.url)),
+});
+const emptyRun = emptyWorker.run();
+
+const app = await buildApp({ config, sql, temporal: client, log });
+await app.listen({ host: '127.0.0.1', port: 0 });
+const api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+const auth = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
+await fetch(`${api}/v1/handlers`, {
+  method: 'POST',
+  headers: auth,
+  body: JSON.stringify({ id: 'bench', name: 'Bench', channels: [] }),
+});
+
+const warmup = 20;
+await timed(warmup, 4, async () => {
+  await client.workflow.start('emptyWorkflow', {
+    taskQueue: 'bench-empty',
+    workflowId: `warm-${randomUUID()}`,
+  });
+});
+const floor = await timed(COUNT, CONCURRENCY, async () => {
+  await client.workflow.start('emptyWorkflow', {
+    taskQueue: 'bench-empty',
+    workflowId: `empty-${randomUUID()}`,
+  });
+});
+const matterflow = await timed(COUNT, CONCURRENCY, async () => {
+  const res = await fetch(`${api}/v1/matters`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({
+      source: 'bench',
+      externalId: randomUUID(),
+      title: 'Bench matter',
+      handlerId: 'bench',
+    }),
+  });
+  if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
+  await res.arrayBuffer();
+});
+
+const pkg = (name: string) =>
+  JSON.parse(
+    readFileSync(fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url)), 'utf8'),
+  ).version as string;
+const result = {
+  benchmark: 'B1 matter creation: API vs bare workflow.start',
+  at: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+  versions: {
+    node: process.version,
+    temporalCli: execFileSync(temporalCliPath(), ['--version']).toString().trim(),
+    temporalSdk: pkg('@temporalio/client'),
+    fastify: pkg('fastify'),
+    postgres: embedded ? 'PGlite (embedded)' : 'server at DATABASE_URL',
+  },
+  parameters: { count: COUNT, concurrency: CONCURRENCY },
+  floor: { name: 'client.workflow.start(emptyWorkflow)', ...floor },
+  matterflow: { name: 'POST /v1/matters', ...matterflow },
+  ratio: matterflow.perSecond / floor.perSecond,
+};
+mkdirSync(RESULTS, { recursive: true });
+writeFileSync(`${RESULTS}b1-create.json`, `${JSON.stringify(result, null, 2)}\n`);
+const f = (n: number) => n.toFixed(1);
+writeFileSync(
+  `${RESULTS}b1-create.md`,
+  `# B1 matter creation (${result.at})
+
+${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB; Node ${result.versions.node}; ${result.versions.temporalCli}; SDK ${result.versions.temporalSdk}; ${result.versions.postgres}. ${COUNT} each, ${CONCURRENCY} concurrent.
+
+| what | per second | p50 ms | p99 ms |
+| --- | ---: | ---: | ---: |
+| floor: ${result.floor.name} | ${f(floor.perSecond)} | ${f(floor.p50Ms)} | ${f(floor.p99Ms)} |
+| matterflow: ${result.matterflow.name} | ${f(matterflow.perSecond)} | ${f(matterflow.p50Ms)} | ${f(matterflow.p99Ms)} |
+
+Ratio (matterflow / floor): **${result.ratio.toFixed(2)}**
+`,
+);
+process.stdout.write(`${readFileSync(`${RESULTS}b1-create.md`, 'utf8')}\n`);
+
+await app.close();
+emptyWorker.shutdown();
+await emptyRun;
+await emptyConnection.close();
+await matterWorker.stop();
+await connection.close();
+await sql.end({ timeout: 5 });
+await embedded?.stop();
+await temporalServer.stop();

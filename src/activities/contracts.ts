@@ -1,0 +1,43 @@
+import type { MatterEventType, MatterState } from '../domain/matter.js';
+
+export type LinkAction = 'complete' | 'transfer' | 'exception';
+/** Shared by the workflow's retry policy and the activity that marks the last attempt failed. */
+export const DELIVERY_MAX_ATTEMPTS = 8;
+
+export const HANDLER_ACTIONS: LinkAction[] = ['complete', 'transfer', 'exception'];
+
+export interface RecordEventInput {
+  workflowId: string;
+  seq: number;
+  type: MatterEventType;
+  actorId: string | null;
+  occurredAt: string;
+  data: Record<string, unknown>;
+  /** The matter after the event; the `matters` projection is set from it. */
+  state: MatterState;
+}
+
+export type NoticeRecipient =
+  | { kind: 'handler'; handlerId: string }
+  | { kind: 'supervisorOf'; handlerId: string };
+
+export interface DeliverNoticeInput {
+  workflowId: string;
+  seq: number;
+  type: MatterEventType;
+  recipient: NoticeRecipient;
+  /** Action links are minted only for the matter's own handler. */
+  actions: LinkAction[];
+  issuedAt: string;
+  state: MatterState;
+  data: Record<string, unknown>;
+}
+
+export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'no-recipient' | 'no-channel';
+
+export interface HandlerRef {
+  id: string;
+  name: string;
+  active: boolean;
+  supervisorId: string | null;
+}

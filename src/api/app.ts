@@ -1,0 +1,79 @@
+import formbody from '@fastify/formbody';
+import helmet from '@fastify/helmet';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Client } from '@temporalio/client';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import type { Sql } from '../db/client.js';
+import type { Logger } from '../logger.js';
+import { authPlugin } from './auth.js';
+import { installErrorHandler } from './errors.js';
+import { matterService } from './matter-service.js';
+import { installMetrics } from './metrics.js';
+import { actionLinkRoutes } from './routes/action-links.js';
+import { handlerRoutes } from './routes/handlers.js';
+import { healthRoutes } from './routes/health.js';
+import { matterRoutes } from './routes/matters.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { ErrorResponse } from './schemas.js';
+import { installValidation } from './validation.js';
+
+export interface AppDeps {
+  config: Readonly<Config>;
+  sql: Sql;
+  temporal: Client;
+  log: Logger;
+}
+
+const BODY_LIMIT = 256 * 1024;
+
+export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT,
+    trustProxy: false,
+    // action-link tokens are longer than the default 100 characters
+    routerOptions: { maxParamLength: 1024 },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  installErrorHandler(app);
+  installValidation(app);
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        'form-action': ["'self'"],
+        'script-src': ["'self'"],
+        'style-src': ["'self'", "'unsafe-inline'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'matterflow',
+        version: '1',
+        description: 'Pending matters pushed to their handlers, reminded by rule, acted on and recorded.',
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.addSchema(ErrorResponse);
+  installMetrics(app);
+  await app.register(authPlugin, { sql });
+
+  const matters = matterService({ sql, temporal, taskQueue: config.taskQueue });
+  await app.register(healthRoutes, { sql, temporal });
+  await app.register(handlerRoutes, { sql });
+  await app.register(tokenRoutes, { sql });
+  await app.register(matterRoutes, { sql, matters });
+  await app.register(actionLinkRoutes, { sql, matters, linkSecret: config.linkSecret });
+  return app;
+}

@@ -1,0 +1,185 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Sql } from '../db/client.js';
+import { handlerExists } from '../db/handlers.js';
+import { getMatter, type MatterRow, reserveMatter } from '../db/matters.js';
+import type { CompleteAction, FileExceptionAction, TransferAction } from '../domain/actions.js';
+import {
+  type MatterInput,
+  type MatterState,
+  type Priority,
+  type MatterStatus as Status,
+  workflowIdFor,
+} from '../domain/matter.js';
+import { defaultRuleFor, parseRule, type ReminderRule, RuleError } from '../domain/reminder-rule.js';
+import type { matterWorkflow } from '../workflows/matter.js';
+import { completeUpdate, fileExceptionUpdate, transferUpdate } from '../workflows/messages.js';
+import {
+  MatterDueAt,
+  MatterHandler,
+  MatterPriority,
+  MatterSource,
+  MatterStatus,
+} from '../workflows/search-attributes.js';
+import { ApiError, badRequest, conflict, notFound, unavailable, unprocessable } from './errors.js';
+import type { MatterInputBody } from './schemas.js';
+import { toApiError } from './temporal-errors.js';
+
+export interface MatterServiceDeps {
+  sql: Sql;
+  temporal: Client;
+  taskQueue: string;
+}
+
+export interface CreateResult {
+  created: boolean;
+  id: string;
+  workflowId: string;
+  status: Status;
+}
+
+function canonicalHash(body: MatterInputBody): string {
+  const ordered = Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b)));
+  return createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
+}
+
+function inputFromRow(row: MatterRow): MatterInput {
+  return {
+    id: row.id,
+    source: row.source,
+    externalId: row.externalId,
+    title: row.title,
+    details: row.details,
+    link: row.link,
+    dueAt: row.dueAt?.toISOString() ?? null,
+    priority: row.priority as Priority,
+    reminderRule: row.reminderRule as unknown as ReminderRule,
+    handlerId: row.handlerId,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+export function matterService({ sql, temporal, taskQueue }: MatterServiceDeps) {
+  async function startWorkflow(input: MatterInput, workflowId: string): Promise<void> {
+    try {
+      await temporal.workflow.start<typeof matterWorkflow>('matterWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        memo: { title: input.title },
+        typedSearchAttributes: [
+          { key: MatterHandler, value: input.handlerId },
+          { key: MatterStatus, value: 'open' },
+          { key: MatterSource, value: input.source },
+          { key: MatterPriority, value: input.priority },
+          ...(input.dueAt ? [{ key: MatterDueAt, value: new Date(input.dueAt) }] : []),
+        ],
+      });
+    } catch (err) {
+      // Already ran to completion under this id: creation was done long ago.
+      if (err instanceof WorkflowExecutionAlreadyStartedError) return;
+      throw err;
+    }
+  }
+
+  async function load(id: string): Promise<MatterRow> {
+    const row = await getMatter(sql, id);
+    if (!row) throw notFound('MATTER_NOT_FOUND', `no matter ${id}`);
+    return row;
+  }
+
+  async function act(id: string, run: (row: MatterRow) => Promise<{ seq: number; state: MatterState }>) {
+    const row = await load(id);
+    if (row.status !== 'open') {
+      const by = row.completedBy ? ` by ${row.completedBy}` : '';
+      throw conflict('MATTER_NOT_OPEN', `matter is already ${row.status}${by}`);
+    }
+    try {
+      const result = await run(row);
+      return { id, status: result.state.status, handlerId: result.state.handlerId, seq: result.seq };
+    } catch (err) {
+      throw toApiError(err);
+    }
+  }
+
+  return {
+    async create(body: MatterInputBody, createdBy: string): Promise<CreateResult> {
+      const priority = body.priority ?? 'normal';
+      const reminderRule = body.reminderRule ?? defaultRuleFor(priority);
+      try {
+        parseRule(reminderRule);
+      } catch (err) {
+        if (err instanceof RuleError) {
+          throw badRequest(err.code, err.message, [{ field: `body.reminderRule.${err.field}` }]);
+        }
+        throw err;
+      }
+      if (!(await handlerExists(sql, body.handlerId))) {
+        throw unprocessable('UNKNOWN_HANDLER', `no active handler "${body.handlerId}"`);
+      }
+      const workflowId = workflowIdFor(body.source, body.externalId);
+      const input: MatterInput = {
+        id: randomUUID(),
+        source: body.source,
+        externalId: body.externalId,
+        title: body.title,
+        details: body.details ?? null,
+        link: body.link ?? null,
+        dueAt: body.dueAt ? new Date(body.dueAt).toISOString() : null,
+        priority,
+        reminderRule,
+        handlerId: body.handlerId,
+        createdAt: new Date().toISOString(),
+      };
+      const requestHash = canonicalHash(body);
+      const reservation = await reserveMatter(sql, { ...input, workflowId, requestHash, createdBy });
+      if (!reservation.created) {
+        if (reservation.requestHash !== requestHash) {
+          throw conflict(
+            'MATTER_CONFLICT',
+            `matter ${body.source}/${body.externalId} exists with different content; it was not changed`,
+          );
+        }
+        const row = await load(reservation.id);
+        // The first request may have died between reserving and starting: finish its job.
+        await startWorkflow(inputFromRow(row), workflowId).catch((err) => {
+          throw toApiError(err);
+        });
+        return { created: false, id: row.id, workflowId, status: row.status };
+      }
+      try {
+        await startWorkflow(input, workflowId);
+      } catch (err) {
+        await sql`delete from matters where id = ${input.id} and last_seq = 0`.catch(() => {});
+        const mapped = toApiError(err);
+        if (mapped instanceof ApiError) throw mapped;
+        throw unavailable('ENGINE_UNAVAILABLE', 'the workflow engine could not start the matter; try again');
+      }
+      return { created: true, id: input.id, workflowId, status: 'open' };
+    },
+
+    complete(id: string, action: CompleteAction) {
+      return act(id, (row) =>
+        temporal.workflow.getHandle(row.workflowId).executeUpdate(completeUpdate, { args: [action] }),
+      );
+    },
+
+    transfer(id: string, action: TransferAction) {
+      return act(id, (row) =>
+        temporal.workflow.getHandle(row.workflowId).executeUpdate(transferUpdate, { args: [action] }),
+      );
+    },
+
+    fileException(id: string, action: FileExceptionAction) {
+      return act(id, (row) =>
+        temporal.workflow.getHandle(row.workflowId).executeUpdate(fileExceptionUpdate, { args: [action] }),
+      );
+    },
+
+    load,
+  };
+}
+
+export type MatterService = ReturnType<typeof matterService>;

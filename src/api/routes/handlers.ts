@@ -1,0 +1,105 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { audit } from '../../db/audit.js';
+import type { Sql } from '../../db/client.js';
+import { getHandler, type HandlerRecord, insertHandler } from '../../db/handlers.js';
+import { principalOf, requireRole } from '../auth.js';
+import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { ErrorResponse, HandlerInput, HandlerResponse, Id } from '../schemas.js';
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Channel secrets never leave the server. */
+function present(h: HandlerRecord) {
+  return {
+    id: h.id,
+    name: h.name,
+    supervisorId: h.supervisorId,
+    timezone: h.timezone,
+    active: h.active,
+    channels: h.channels.map((c) => ({ type: c.type, address: c.address })),
+    createdAt: h.createdAt.toISOString(),
+  };
+}
+
+export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
+  app.post(
+    '/v1/handlers',
+    {
+      preHandler: requireRole('admin', 'manager'),
+      schema: {
+        tags: ['directory'],
+        summary: 'Create a handler with their channels in order of preference',
+        security: [{ bearer: [] }],
+        body: HandlerInput,
+        response: { 201: HandlerResponse, '4xx': ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const actor = principalOf(request);
+      const body = request.body;
+      const timezone = body.timezone ?? 'UTC';
+      if (!isTimeZone(timezone)) {
+        throw badRequest('INVALID_TIMEZONE', `"${timezone}" is not an IANA time zone`, [
+          { field: 'body.timezone' },
+        ]);
+      }
+      if (body.supervisorId === body.id) {
+        throw unprocessable('INVALID_SUPERVISOR', 'a handler cannot supervise themselves');
+      }
+      const created = await sql.begin(async (tx) => {
+        if (body.supervisorId) {
+          const [sup] = await tx`select 1 from handlers where id = ${body.supervisorId}`;
+          if (!sup)
+            throw unprocessable('UNKNOWN_SUPERVISOR', `no handler "${body.supervisorId}" to supervise`);
+        }
+        const ok = await insertHandler(tx, {
+          id: body.id,
+          name: body.name,
+          supervisorId: body.supervisorId ?? null,
+          timezone,
+          channels: body.channels.map((c) => ({
+            type: c.type,
+            address: c.address,
+            settings: c.secret ? { secret: c.secret } : {},
+          })),
+        });
+        if (!ok) throw conflict('HANDLER_EXISTS', `handler "${body.id}" already exists`);
+        await audit(tx, {
+          actorId: actor.subject,
+          action: 'handler.created',
+          subject: body.id,
+          data: { name: body.name, supervisorId: body.supervisorId ?? null, channels: body.channels.length },
+        });
+        return (await getHandler(tx, body.id))!;
+      });
+      return reply.code(201).send(present(created));
+    },
+  );
+
+  app.get(
+    '/v1/handlers/:id',
+    {
+      preHandler: requireRole(),
+      schema: {
+        tags: ['directory'],
+        summary: 'A handler',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Id }),
+        response: { 200: HandlerResponse, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => {
+      const handler = await getHandler(sql, request.params.id);
+      if (!handler) throw notFound('HANDLER_NOT_FOUND', `no handler "${request.params.id}"`);
+      return present(handler);
+    },
+  );
+};

@@ -1,0 +1,225 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { MATTER_STATUSES, PRIORITIES } from '../domain/matter.js';
+
+const literals = <T extends string>(values: readonly T[]) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values] });
+
+export const ErrorResponse = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String(),
+      message: Type.String(),
+      details: Type.Optional(Type.Unknown()),
+    }),
+  },
+  { $id: 'ErrorResponse' },
+);
+
+export const Id = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$',
+  description: 'letters, digits, . _ @ -',
+});
+const Text = (maxLength: number, description?: string) =>
+  Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) });
+const IsoDuration = Type.String({
+  pattern: '^P(?!$)(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$',
+  description: 'ISO 8601 duration, e.g. PT30M, P1D',
+});
+
+export const ChannelInput = Type.Object(
+  {
+    type: Type.Literal('webhook'),
+    address: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
+    secret: Type.Optional(
+      Type.String({ minLength: 16, maxLength: 200, description: 'HMAC key for this receiver' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const HandlerInput = Type.Object(
+  {
+    id: Id,
+    name: Text(200),
+    channels: Type.Array(ChannelInput, { maxItems: 10 }),
+    supervisorId: Type.Optional(Id),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone' })),
+  },
+  { additionalProperties: false },
+);
+export type HandlerInput = Static<typeof HandlerInput>;
+
+export const HandlerResponse = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  supervisorId: Type.Union([Type.String(), Type.Null()]),
+  timezone: Type.String(),
+  active: Type.Boolean(),
+  channels: Type.Array(Type.Object({ type: Type.String(), address: Type.String() })),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+
+export const TokenInput = Type.Object(
+  {
+    subject: Id,
+    role: literals(['admin', 'manager', 'source', 'handler'] as const),
+  },
+  { additionalProperties: false },
+);
+export const TokenResponse = Type.Object({
+  token: Type.String(),
+  subject: Type.String(),
+  role: Type.String(),
+});
+
+export const ReminderRuleInput = Type.Object(
+  {
+    firstAfter: Type.Optional(IsoDuration),
+    every: IsoDuration,
+    maxCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    escalateAfter: Type.Optional(IsoDuration),
+  },
+  { additionalProperties: false },
+);
+
+export const MatterInputBody = Type.Object(
+  {
+    source: Id,
+    externalId: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s:][^:]*$' }),
+    title: Text(500),
+    handlerId: Id,
+    details: Type.Optional(Type.String({ maxLength: 20000 })),
+    link: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 })),
+    dueAt: Type.Optional(Type.String({ format: 'date-time' })),
+    priority: Type.Optional(literals(PRIORITIES)),
+    reminderRule: Type.Optional(ReminderRuleInput),
+  },
+  { additionalProperties: false },
+);
+export type MatterInputBody = Static<typeof MatterInputBody>;
+
+export const CreatedMatter = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  workflowId: Type.String(),
+  status: literals(MATTER_STATUSES),
+});
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const DateTime = Type.String({ format: 'date-time' });
+
+export const MatterSummary = Type.Object({
+  id: Type.String(),
+  workflowId: Type.String(),
+  source: Type.String(),
+  externalId: Type.String(),
+  title: Type.String(),
+  details: Nullable(Type.String()),
+  link: Nullable(Type.String()),
+  dueAt: Nullable(DateTime),
+  priority: Type.String(),
+  reminderRule: Type.Unknown(),
+  handlerId: Type.String(),
+  status: literals(MATTER_STATUSES),
+  assignedAt: DateTime,
+  remindersSent: Type.Integer(),
+  escalated: Type.Boolean(),
+  transferCount: Type.Integer(),
+  exceptionCount: Type.Integer(),
+  nextNoticeAt: Nullable(DateTime),
+  completedAt: Nullable(DateTime),
+  completedBy: Nullable(Type.String()),
+  outcome: Nullable(Type.String()),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+});
+
+export const MatterDetail = Type.Composite([
+  MatterSummary,
+  Type.Object({
+    events: Type.Array(
+      Type.Object({
+        seq: Type.Integer(),
+        type: Type.String(),
+        actorId: Nullable(Type.String()),
+        data: Type.Unknown(),
+        occurredAt: DateTime,
+      }),
+    ),
+    exceptions: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        seq: Type.Integer(),
+        eventType: Type.String(),
+        description: Type.String(),
+        fields: Type.Unknown(),
+        filedBy: Type.String(),
+        filedAt: DateTime,
+      }),
+    ),
+    notifications: Type.Array(
+      Type.Object({
+        seq: Type.Integer(),
+        type: Type.String(),
+        recipientId: Nullable(Type.String()),
+        channelType: Nullable(Type.String()),
+        status: Type.String(),
+        attempts: Type.Integer(),
+        lastError: Nullable(Type.String()),
+        createdAt: DateTime,
+        deliveredAt: Nullable(DateTime),
+      }),
+    ),
+  }),
+]);
+
+export const MatterListQuery = Type.Object(
+  {
+    handlerId: Type.Optional(Id),
+    status: Type.Optional(literals(MATTER_STATUSES)),
+    source: Type.Optional(Id),
+    dueBefore: Type.Optional(DateTime),
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+export type MatterListQuery = Static<typeof MatterListQuery>;
+
+export const MatterList = Type.Object({
+  items: Type.Array(MatterSummary),
+  nextCursor: Nullable(Type.String()),
+});
+
+export const MatterIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+
+export const CompleteBody = Type.Object(
+  { outcome: Type.Optional(Text(200)), comment: Type.Optional(Text(4000)) },
+  { additionalProperties: false },
+);
+export const TransferBody = Type.Object(
+  { toHandlerId: Id, reason: Text(4000) },
+  { additionalProperties: false },
+);
+export const ExceptionBody = Type.Object(
+  {
+    eventType: Type.String({
+      pattern: '^[A-Z][A-Z0-9_]{0,63}$',
+      description: 'event type code, e.g. DATA_MISMATCH',
+    }),
+    description: Text(4000),
+    fields: Type.Optional(
+      Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CompleteBody = Static<typeof CompleteBody>;
+export type TransferBody = Static<typeof TransferBody>;
+export type ExceptionBody = Static<typeof ExceptionBody>;
+
+export const ActionResponse = Type.Object({
+  id: Type.String(),
+  status: literals(MATTER_STATUSES),
+  handlerId: Type.String(),
+  seq: Type.Integer(),
+});

@@ -1,0 +1,111 @@
+import { type Static, type TObject, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parseDuration } from './domain/duration.js';
+
+const Env = Type.Object({
+  DATABASE_URL: Type.Optional(Type.String({ minLength: 1 })),
+  TEMPORAL_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
+  TEMPORAL_NAMESPACE: Type.String({ default: 'default', minLength: 1 }),
+  TASK_QUEUE: Type.String({ default: 'matterflow', minLength: 1 }),
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  PUBLIC_BASE_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 24 })),
+  LINK_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  ACTION_LINK_TTL: Type.String({ default: 'P7D' }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100 }),
+  DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+});
+
+/** What `npm start` needs before the rest exists: where to keep data and which ports to take. */
+const LauncherEnv = Type.Object({
+  DATA_DIR: Type.String({ default: '.data', minLength: 1 }),
+  TEMPORAL_DEV_PORT: Type.Integer({ default: 7233, minimum: 1, maximum: 65535 }),
+  TEMPORAL_UI_PORT: Type.Integer({ default: 8233, minimum: 1, maximum: 65535 }),
+});
+export type LauncherConfig = Static<typeof LauncherEnv>;
+
+/** Names of every variable matterflow reads; deployment files are checked against it. */
+export const CONFIG_KEYS = [...Object.keys(Env.properties), ...Object.keys(LauncherEnv.properties)];
+
+function parse<T extends TObject>(schema: T, env: Record<string, string | undefined>): Static<T> {
+  const known = Object.fromEntries(
+    Object.keys(schema.properties)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => [k, env[k]]),
+  );
+  // TypeBox's conversion would read "1e3" as 1 and "true" as 1: whole numbers must be written as such.
+  for (const [key, value] of Object.entries(known)) {
+    if (schema.properties[key]?.type === 'integer' && !/^\d+$/.test(String(value))) {
+      throw new ConfigError(`invalid configuration: ${key} must be a whole number, not "${value}"`);
+    }
+  }
+  const converted = Value.Default(schema, Value.Convert(schema, known));
+  const errors = [...Value.Errors(schema, converted)];
+  if (errors.length > 0) {
+    throw new ConfigError(
+      `invalid configuration: ${errors.map((e) => `${e.path.slice(1) || 'env'} ${e.message}`).join('; ')}`,
+    );
+  }
+  return converted as Static<T>;
+}
+
+export function loadLauncherConfig(
+  env: Record<string, string | undefined> = process.env,
+): Readonly<LauncherConfig> {
+  return Object.freeze(parse(LauncherEnv, env));
+}
+
+export interface Config {
+  databaseUrl: string | undefined;
+  temporalAddress: string;
+  /** False when matterflow should start its own dev server. */
+  temporalExternal: boolean;
+  namespace: string;
+  taskQueue: string;
+  host: string;
+  port: number;
+  publicBaseUrl: string;
+  adminToken: string | undefined;
+  linkSecret: string;
+  webhookSecret: string;
+  actionLinkTtlMs: number;
+  webhookTimeoutMs: number;
+  dbPoolMax: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Readonly<Config> {
+  const e = parse(Env, env);
+  if (!e.LINK_SECRET) throw new ConfigError('LINK_SECRET is required (at least 32 characters)');
+  let actionLinkTtlMs: number;
+  try {
+    actionLinkTtlMs = parseDuration(e.ACTION_LINK_TTL);
+  } catch (err) {
+    throw new ConfigError(`ACTION_LINK_TTL: ${(err as Error).message}`);
+  }
+  return Object.freeze({
+    databaseUrl: e.DATABASE_URL,
+    temporalAddress: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    temporalExternal: e.TEMPORAL_ADDRESS !== undefined,
+    namespace: e.TEMPORAL_NAMESPACE,
+    taskQueue: e.TASK_QUEUE,
+    host: e.HOST,
+    port: e.PORT,
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
+    adminToken: e.ADMIN_TOKEN,
+    linkSecret: e.LINK_SECRET,
+    webhookSecret: e.WEBHOOK_SECRET ?? e.LINK_SECRET,
+    actionLinkTtlMs,
+    webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    dbPoolMax: e.DB_POOL_MAX,
+    logLevel: e.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,71 @@
+import type { RecordEventInput } from '../activities/contracts.js';
+import type { Queryable, Sql } from './client.js';
+import { applyProjection } from './matters.js';
+
+/**
+ * One transaction per event: the log row, the projection, and what the event implies for
+ * filings and links. Keyed on (matter, seq), so a retried activity changes nothing twice.
+ */
+export async function recordMatterEvent(sql: Sql, e: RecordEventInput): Promise<boolean> {
+  return sql.begin(async (tx) => {
+    const inserted = await tx`
+      insert into matter_events (matter_id, seq, type, actor_id, data, occurred_at)
+      values (${e.state.id}, ${e.seq}, ${e.type}, ${e.actorId}, ${tx.json(e.data as never)}, ${e.occurredAt})
+      on conflict (matter_id, seq) do nothing
+      returning seq`;
+    if (inserted.length === 0) return false;
+    await applyProjection(tx, e.state, e.seq);
+    if (e.type === 'exception.filed') {
+      await tx`
+        insert into exception_filings (matter_id, seq, event_type, description, fields, filed_by, filed_at)
+        values (${e.state.id}, ${e.seq}, ${String(e.data.eventType)}, ${String(e.data.description)},
+          ${tx.json((e.data.fields ?? {}) as never)}, ${e.actorId ?? ''}, ${e.occurredAt})
+        on conflict (matter_id, seq) do nothing`;
+    }
+    if (e.type === 'matter.transferred' || e.type === 'matter.completed') {
+      await revokeLinks(tx, e.state.id, e.occurredAt);
+    }
+    return true;
+  });
+}
+
+/** Links die with the assignment they were minted for. */
+async function revokeLinks(tx: Queryable, matterId: string, at: string): Promise<void> {
+  await tx`
+    update action_links set revoked_at = ${at}
+    where matter_id = ${matterId} and used_at is null and revoked_at is null`;
+}
+
+export interface EventRow {
+  seq: number;
+  type: string;
+  actorId: string | null;
+  data: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+export async function listEvents(db: Queryable, matterId: string): Promise<EventRow[]> {
+  return [
+    ...(await db<EventRow[]>`
+      select seq, type, actor_id as "actorId", data, occurred_at as "occurredAt"
+      from matter_events where matter_id = ${matterId} order by seq`),
+  ];
+}
+
+export interface FilingRow {
+  id: string;
+  seq: number;
+  eventType: string;
+  description: string;
+  fields: Record<string, unknown>;
+  filedBy: string;
+  filedAt: Date;
+}
+
+export async function listFilings(db: Queryable, matterId: string): Promise<FilingRow[]> {
+  return [
+    ...(await db<FilingRow[]>`
+      select id, seq, event_type as "eventType", description, fields, filed_by as "filedBy", filed_at as "filedAt"
+      from exception_filings where matter_id = ${matterId} order by seq`),
+  ];
+}

@@ -1,0 +1,121 @@
+import type { MatterInput, MatterState, MatterStatus } from '../domain/matter.js';
+import type { Queryable } from './client.js';
+
+export interface MatterRow {
+  id: string;
+  workflowId: string;
+  source: string;
+  externalId: string;
+  title: string;
+  details: string | null;
+  link: string | null;
+  dueAt: Date | null;
+  priority: string;
+  reminderRule: Record<string, unknown>;
+  handlerId: string;
+  status: MatterStatus;
+  assignedAt: Date;
+  remindersSent: number;
+  escalated: boolean;
+  transferCount: number;
+  exceptionCount: number;
+  nextNoticeAt: Date | null;
+  completedAt: Date | null;
+  completedBy: string | null;
+  outcome: string | null;
+  createdBy: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const columns = (
+  db: Queryable,
+) => db`id, workflow_id as "workflowId", source, external_id as "externalId", title, details, link,
+  due_at as "dueAt", priority, reminder_rule as "reminderRule", handler_id as "handlerId", status,
+  assigned_at as "assignedAt", reminders_sent as "remindersSent", escalated, transfer_count as "transferCount",
+  exception_count as "exceptionCount", next_notice_at as "nextNoticeAt", completed_at as "completedAt",
+  completed_by as "completedBy", outcome, created_by as "createdBy", created_at as "createdAt",
+  updated_at as "updatedAt"`;
+
+export type Reservation =
+  | { created: true; id: string }
+  | { created: false; id: string; requestHash: string; status: MatterStatus };
+
+/** Claims (source, externalId) for a new matter; the unique key is what makes creation idempotent. */
+export async function reserveMatter(
+  db: Queryable,
+  input: MatterInput & { workflowId: string; requestHash: string; createdBy: string },
+): Promise<Reservation> {
+  const inserted = await db<{ id: string }[]>`
+    insert into matters (id, workflow_id, source, external_id, request_hash, title, details, link, due_at,
+      priority, reminder_rule, handler_id, status, assigned_at, created_by, created_at)
+    values (${input.id}, ${input.workflowId}, ${input.source}, ${input.externalId}, ${input.requestHash},
+      ${input.title}, ${input.details}, ${input.link}, ${input.dueAt}, ${input.priority},
+      ${db.json(input.reminderRule as never)}, ${input.handlerId}, 'open', ${input.createdAt},
+      ${input.createdBy}, ${input.createdAt})
+    on conflict (source, external_id) do nothing
+    returning id`;
+  if (inserted[0]) return { created: true, id: inserted[0].id };
+  const [existing] = await db<{ id: string; requestHash: string; status: MatterStatus }[]>`
+    select id, request_hash as "requestHash", status from matters
+    where source = ${input.source} and external_id = ${input.externalId}`;
+  if (!existing) throw new Error('matter vanished between insert and select');
+  return { created: false, ...existing };
+}
+
+/** Sets the projection from the workflow's state; an older event never overwrites a newer one. */
+export async function applyProjection(db: Queryable, state: MatterState, seq: number): Promise<void> {
+  await db`
+    update matters set
+      title = ${state.title}, details = ${state.details}, link = ${state.link}, due_at = ${state.dueAt},
+      priority = ${state.priority}, reminder_rule = ${db.json(state.reminderRule as never)},
+      handler_id = ${state.handlerId}, status = ${state.status}, assigned_at = ${state.assignedAt},
+      reminders_sent = ${state.remindersSent}, escalated = ${state.escalated},
+      transfer_count = ${state.transferCount}, exception_count = ${state.exceptionCount},
+      next_notice_at = ${state.nextNoticeAt}, completed_at = ${state.completedAt},
+      completed_by = ${state.completedBy}, outcome = ${state.outcome}, last_seq = ${seq}, updated_at = now()
+    where id = ${state.id} and last_seq < ${seq}`;
+}
+
+export async function getMatter(db: Queryable, id: string): Promise<MatterRow | null> {
+  const [row] = await db<MatterRow[]>`select ${columns(db)} from matters where id = ${id}`;
+  return row ?? null;
+}
+
+export interface MatterFilter {
+  handlerId?: string;
+  status?: MatterStatus;
+  source?: string;
+  dueBefore?: string;
+}
+
+export interface Page {
+  limit: number;
+  /** Opaque keyset cursor: the last row's (createdAt, id). */
+  after?: { createdAt: string; id: string };
+}
+
+export async function listMatters(db: Queryable, filter: MatterFilter, page: Page): Promise<MatterRow[]> {
+  const rows = await db<MatterRow[]>`
+    select ${columns(db)} from matters
+    where true
+      ${filter.handlerId !== undefined ? db`and handler_id = ${filter.handlerId}` : db``}
+      ${filter.status !== undefined ? db`and status = ${filter.status}` : db``}
+      ${filter.source !== undefined ? db`and source = ${filter.source}` : db``}
+      ${filter.dueBefore !== undefined ? db`and due_at < ${filter.dueBefore}` : db``}
+      ${page.after ? db`and (created_at, id) < (${page.after.createdAt}, ${page.after.id})` : db``}
+    order by created_at desc, id desc
+    limit ${page.limit}`;
+  return [...rows];
+}
+
+/** Everyone who has held the matter may still read it. */
+export async function wasHandledBy(db: Queryable, matterId: string, handlerId: string): Promise<boolean> {
+  const rows = await db`
+    select 1 from matters where id = ${matterId} and handler_id = ${handlerId}
+    union all
+    select 1 from matter_events where matter_id = ${matterId} and type = 'matter.transferred'
+      and data->>'from' = ${handlerId}
+    limit 1`;
+  return rows.length > 0;
+}

@@ -1,0 +1,72 @@
+import type { Queryable } from './client.js';
+
+export type NotificationStatus = 'pending' | 'delivered' | 'failed' | 'no_recipient' | 'no_channel';
+
+export interface NotificationKey {
+  idempotencyKey: string;
+  matterId: string;
+  seq: number;
+  type: string;
+  recipientId: string | null;
+  channelType: string | null;
+  address: string | null;
+}
+
+/** The row is written before anything is sent, so a resend finds it and knows what happened. */
+export async function claimNotification(
+  db: Queryable,
+  key: NotificationKey,
+  initialStatus: NotificationStatus,
+): Promise<{ id: number; status: NotificationStatus }> {
+  await db`
+    insert into notifications (idempotency_key, matter_id, seq, type, recipient_id, channel_type, address, status)
+    values (${key.idempotencyKey}, ${key.matterId}, ${key.seq}, ${key.type}, ${key.recipientId},
+      ${key.channelType}, ${key.address}, ${initialStatus})
+    on conflict (idempotency_key) do nothing`;
+  const [row] = await db<{ id: string; status: NotificationStatus }[]>`
+    select id, status from notifications where idempotency_key = ${key.idempotencyKey}`;
+  if (!row) throw new Error(`notification ${key.idempotencyKey} not found after insert`);
+  return { id: Number(row.id), status: row.status };
+}
+
+export async function recordAttempt(
+  db: Queryable,
+  id: number,
+  attempt: number,
+  outcome: { ok: boolean; httpStatus?: number; error?: string; final: boolean },
+): Promise<void> {
+  await db`
+    insert into notification_attempts (notification_id, attempt, ok, http_status, error)
+    values (${id}, ${attempt}, ${outcome.ok}, ${outcome.httpStatus ?? null}, ${outcome.error ?? null})
+    on conflict (notification_id, attempt) do nothing`;
+  const status: NotificationStatus = outcome.ok ? 'delivered' : outcome.final ? 'failed' : 'pending';
+  await db`
+    update notifications set
+      status = ${status},
+      attempts = (select count(*) from notification_attempts where notification_id = ${id}),
+      last_error = ${outcome.ok ? null : (outcome.error ?? null)},
+      delivered_at = ${outcome.ok ? db`now()` : null},
+      updated_at = now()
+    where id = ${id} and status <> 'delivered'`;
+}
+
+export interface NotificationRow {
+  seq: number;
+  type: string;
+  recipientId: string | null;
+  channelType: string | null;
+  status: NotificationStatus;
+  attempts: number;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+}
+
+export async function listNotifications(db: Queryable, matterId: string): Promise<NotificationRow[]> {
+  return [
+    ...(await db<NotificationRow[]>`
+      select seq, type, recipient_id as "recipientId", channel_type as "channelType", status, attempts,
+        last_error as "lastError", created_at as "createdAt", delivered_at as "deliveredAt"
+      from notifications where matter_id = ${matterId} order by seq, id`),
+  ];
+}

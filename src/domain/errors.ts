@@ -1,0 +1,22 @@
+/**
+ * String codes that cross process boundaries: workflows raise them as ApplicationFailure types,
+ * the API maps them to HTTP statuses.
+ */
+export const ActionRefusal = {
+  NOT_OPEN: 'MATTER_NOT_OPEN',
+  NOT_HANDLER: 'NOT_YOUR_MATTER',
+  TRANSFER_TO_SELF: 'TRANSFER_TO_SELF',
+  UNKNOWN_HANDLER: 'UNKNOWN_HANDLER',
+  INVALID_ACTION: 'INVALID_ACTION',
+  CONFLICT: 'CONCURRENT_CHANGE',
+} as const;
+export type ActionRefusalCode = (typeof ActionRefusal)[keyof typeof ActionRefusal];
+
+export class Refusal extends Error {
+  constructor(
+    readonly code: ActionRefusalCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

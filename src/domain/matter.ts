@@ -1,0 +1,53 @@
+import type { ReminderRule } from './reminder-rule.js';
+
+export const MATTER_STATUSES = ['open', 'completed', 'cancelled'] as const;
+export type MatterStatus = (typeof MATTER_STATUSES)[number];
+
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+/** What starts a matter's workflow; times are RFC 3339 strings. */
+export interface MatterInput {
+  id: string;
+  source: string;
+  externalId: string;
+  title: string;
+  details: string | null;
+  link: string | null;
+  dueAt: string | null;
+  priority: Priority;
+  reminderRule: ReminderRule;
+  handlerId: string;
+  createdAt: string;
+}
+
+/** The workflow's whole state; the `state` query returns it and every recorded event carries it. */
+export interface MatterState extends MatterInput {
+  status: MatterStatus;
+  /** When the current handler got the matter; reminders count from here. */
+  assignedAt: string;
+  remindersSent: number;
+  escalated: boolean;
+  /** Sequence of the last event; events are numbered from 1 per matter. */
+  seq: number;
+  transferCount: number;
+  exceptionCount: number;
+  nextNoticeAt: string | null;
+  completedAt: string | null;
+  completedBy: string | null;
+  outcome: string | null;
+}
+
+export const EVENT_TYPES = [
+  'matter.assigned',
+  'matter.reminder',
+  'matter.escalated',
+  'matter.transferred',
+  'matter.completed',
+  'exception.filed',
+] as const;
+export type MatterEventType = (typeof EVENT_TYPES)[number];
+
+export function workflowIdFor(source: string, externalId: string): string {
+  return `matter:${source}:${externalId}`;
+}

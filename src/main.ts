@@ -1,0 +1,93 @@
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { installSdkLogger, startWorker } from '../worker.js';
+import { buildApp } from './api/app.js';
+import { loadConfig, loadLauncherConfig } from './config.js';
+import { seedAdminToken } from './db/api-tokens.js';
+import { createSql } from './db/client.js';
+import { migrate } from './db/migrate.js';
+import { createLogger } from './logger.js';
+import { startEmbeddedPostgres } from './runtime/embedded-postgres.js';
+import { localSecrets } from './runtime/local-secrets.js';
+import { startDevServer } from './runtime/temporal-dev-server.js';
+import { temporalCliPath } from './runtime/tools.js';
+
+/** `npm start`: everything on one machine with embedded defaults, each part replaceable by env. */
+const launcher = loadLauncherConfig();
+const dataDir = resolve(launcher.DATA_DIR);
+mkdirSync(dataDir, { recursive: true });
+const secrets = localSecrets(dataDir);
+const env: Record<string, string | undefined> = {
+  ...process.env,
+  ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? secrets.adminToken,
+  LINK_SECRET: process.env.LINK_SECRET ?? secrets.linkSecret,
+};
+const log = createLogger(process.env.LOG_LEVEL ?? 'info');
+const stops: (() => Promise<unknown>)[] = [];
+
+async function shutdown(code: number): Promise<never> {
+  for (const stop of stops.reverse()) {
+    await stop().catch((err) => log.error({ err }, 'shutdown step failed'));
+  }
+  process.exit(code);
+}
+
+try {
+  let temporalUi: string | null = null;
+  if (!env.TEMPORAL_ADDRESS) {
+    const server = await startDevServer({
+      cli: temporalCliPath(),
+      dbFile: resolve(dataDir, 'temporal.db'),
+      port: launcher.TEMPORAL_DEV_PORT,
+      uiPort: launcher.TEMPORAL_UI_PORT,
+      log: (line) => log.debug({ component: 'temporal' }, line),
+    });
+    stops.push(() => server.stop());
+    env.TEMPORAL_ADDRESS = server.address;
+    temporalUi = server.uiUrl;
+  }
+  let poolMax: number | undefined;
+  if (!env.DATABASE_URL) {
+    const pg = await startEmbeddedPostgres(resolve(dataDir, 'pg'));
+    stops.push(() => pg.stop());
+    env.DATABASE_URL = pg.url;
+    poolMax = 1;
+  }
+  const config = loadConfig(env);
+  const databaseUrl = config.databaseUrl!;
+  await migrate(databaseUrl, { info: (m) => log.info(m) });
+  const sql = createSql(databaseUrl, { max: poolMax ?? config.dbPoolMax });
+  stops.push(() => sql.end({ timeout: 5 }));
+  if (config.adminToken) await seedAdminToken(sql, config.adminToken);
+
+  installSdkLogger(log);
+  const worker = await startWorker({ config, sql, log });
+  stops.push(() => worker.stop());
+  const connection = await Connection.connect({ address: config.temporalAddress });
+  stops.push(() => connection.close());
+  const temporal = new Client({ connection, namespace: config.namespace });
+  const app = await buildApp({ config, sql, temporal, log });
+  stops.push(() => app.close());
+  await app.listen({ host: config.host, port: config.port });
+  const api = `http://${config.host}:${(app.server.address() as { port: number }).port}`;
+
+  const lines = [
+    'matterflow is ready',
+    `  API          ${api}/v1`,
+    `  API docs     ${api}/docs`,
+    `  Temporal UI  ${temporalUi ?? `(external cluster at ${config.temporalAddress})`}`,
+    `  Admin token  ${process.env.ADMIN_TOKEN ? '(from ADMIN_TOKEN)' : `${secrets.adminToken}  (kept in ${resolve(dataDir, 'secrets.json')})`}`,
+    'Press Ctrl-C to stop.',
+  ];
+  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'stopping');
+      void shutdown(0);
+    });
+  }
+} catch (err) {
+  log.error({ err }, 'matterflow failed to start');
+  await shutdown(1);
+}

@@ -1,0 +1,1 @@
+export { matterWorkflow } from './matter.js';

@@ -1,0 +1,262 @@
+import {
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  DELIVERY_MAX_ATTEMPTS,
+  HANDLER_ACTIONS,
+  type LinkAction,
+  type NoticeRecipient,
+} from '../activities/contracts.js';
+import type { MatterActivities } from '../activities/index.js';
+import {
+  type CompleteAction,
+  checkComplete,
+  checkFileException,
+  checkTransfer,
+  type FileExceptionAction,
+  type TransferAction,
+} from '../domain/actions.js';
+import { ActionRefusal, Refusal } from '../domain/errors.js';
+import type { MatterEventType, MatterInput, MatterState } from '../domain/matter.js';
+import { planNext } from '../domain/planner.js';
+import { parseRule } from '../domain/reminder-rule.js';
+import {
+  type ActionResult,
+  completeUpdate,
+  fileExceptionUpdate,
+  stateQuery,
+  transferUpdate,
+} from './messages.js';
+import {
+  MatterDueAt,
+  MatterHandler,
+  MatterPriority,
+  MatterSource,
+  MatterStatus,
+} from './search-attributes.js';
+
+const { recordEvent, findHandler } = proxyActivities<MatterActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+const { deliverNotice } = proxyActivities<MatterActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: DELIVERY_MAX_ATTEMPTS,
+  },
+});
+
+interface Notice {
+  seq: number;
+  type: MatterEventType;
+  recipient: NoticeRecipient;
+  actions: LinkAction[];
+  issuedAt: string;
+  state: MatterState;
+  data: Record<string, unknown>;
+}
+
+// Date is deterministic inside a workflow: the SDK replaces it with the workflow task's time.
+const nowMs = (): number => Date.now();
+const nowIso = (): string => new Date(nowMs()).toISOString();
+
+function refuse(err: unknown): never {
+  if (err instanceof Refusal)
+    throw ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: true });
+  throw err;
+}
+
+export async function matterWorkflow(input: MatterInput): Promise<MatterState> {
+  const { workflowId } = workflowInfo();
+  const state: MatterState = {
+    ...input,
+    status: 'open',
+    assignedAt: input.createdAt,
+    remindersSent: 0,
+    escalated: false,
+    seq: 0,
+    transferCount: 0,
+    exceptionCount: 0,
+    nextNoticeAt: null,
+    completedAt: null,
+    completedBy: null,
+    outcome: null,
+  };
+  const outbox: Notice[] = [];
+  // Bumped whenever a message changes what the planner must consider.
+  let planVersion = 0;
+
+  const snapshot = (): MatterState => ({ ...state });
+
+  async function record(type: MatterEventType, actorId: string | null, data: Record<string, unknown>) {
+    state.seq += 1;
+    const seq = state.seq;
+    const at = nowIso();
+    const after = snapshot();
+    await recordEvent({ workflowId, seq, type, actorId, occurredAt: at, data, state: after });
+    return { seq, at, after };
+  }
+
+  function enqueue(
+    event: { seq: number; at: string; after: MatterState },
+    type: MatterEventType,
+    recipient: NoticeRecipient,
+    actions: LinkAction[],
+    data: Record<string, unknown> = {},
+  ): void {
+    outbox.push({ seq: event.seq, type, recipient, actions, issuedAt: event.at, state: event.after, data });
+  }
+
+  function publishSearchAttributes(): void {
+    upsertSearchAttributes([
+      { key: MatterHandler, value: state.handlerId },
+      { key: MatterStatus, value: state.status },
+      { key: MatterSource, value: state.source },
+      { key: MatterPriority, value: state.priority },
+      { key: MatterDueAt, value: state.dueAt ? new Date(state.dueAt) : null },
+    ]);
+  }
+
+  setHandler(stateQuery, () => snapshot());
+
+  setHandler(
+    completeUpdate,
+    async (action: CompleteAction): Promise<ActionResult> => {
+      state.status = 'completed';
+      state.completedAt = nowIso();
+      state.completedBy = action.actorId;
+      state.outcome = action.outcome ?? null;
+      state.nextNoticeAt = null;
+      planVersion += 1;
+      publishSearchAttributes();
+      const event = await record('matter.completed', action.actorId, {
+        outcome: action.outcome ?? null,
+        comment: action.comment ?? null,
+      });
+      enqueue(event, 'matter.completed', { kind: 'handler', handlerId: action.actorId }, []);
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkComplete(state, action)) },
+  );
+
+  setHandler(
+    transferUpdate,
+    async (action: TransferAction): Promise<ActionResult> => {
+      const target = await findHandler(action.toHandlerId);
+      if (!target?.active) {
+        throw ApplicationFailure.create({
+          type: ActionRefusal.UNKNOWN_HANDLER,
+          message: `no active handler "${action.toHandlerId}" to transfer to`,
+          nonRetryable: true,
+        });
+      }
+      // The lookup yielded: another action may have landed meanwhile.
+      refuseOn(() => checkTransfer(state, action));
+      const from = state.handlerId;
+      state.handlerId = target.id;
+      state.assignedAt = nowIso();
+      state.remindersSent = 0;
+      state.escalated = false;
+      state.transferCount += 1;
+      planVersion += 1;
+      publishSearchAttributes();
+      const event = await record('matter.transferred', action.actorId, {
+        from,
+        to: target.id,
+        reason: action.reason,
+      });
+      enqueue(event, 'matter.transferred', { kind: 'handler', handlerId: target.id }, HANDLER_ACTIONS, {
+        from,
+        reason: action.reason,
+      });
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkTransfer(state, action)) },
+  );
+
+  setHandler(
+    fileExceptionUpdate,
+    async (action: FileExceptionAction): Promise<ActionResult> => {
+      state.exceptionCount += 1;
+      const filing = {
+        eventType: action.eventType,
+        description: action.description,
+        fields: action.fields ?? {},
+      };
+      const event = await record('exception.filed', action.actorId, filing);
+      enqueue(event, 'exception.filed', { kind: 'supervisorOf', handlerId: state.handlerId }, [], filing);
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkFileException(state, action)) },
+  );
+
+  publishSearchAttributes();
+  upsertMemo({ title: state.title });
+  const assigned = await record('matter.assigned', null, { handlerId: state.handlerId });
+  enqueue(assigned, 'matter.assigned', { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS);
+
+  while (true) {
+    await drain();
+    if (state.status !== 'open') break;
+    const next = planNext({
+      rule: parseRule(state.reminderRule),
+      assignedAt: Date.parse(state.assignedAt),
+      dueAt: state.dueAt ? Date.parse(state.dueAt) : null,
+      remindersSent: state.remindersSent,
+      escalated: state.escalated,
+      now: nowMs(),
+    });
+    state.nextNoticeAt = next ? new Date(next.at).toISOString() : null;
+    const seen = planVersion;
+    const interrupted = () => outbox.length > 0 || planVersion !== seen || state.status !== 'open';
+    if (!next) {
+      await condition(interrupted);
+      continue;
+    }
+    if (await condition(interrupted, Math.max(0, next.at - nowMs()))) continue;
+    if (next.kind === 'reminder') {
+      state.remindersSent = next.index + 1;
+      const event = await record('matter.reminder', null, { index: next.index, skipped: next.skipped });
+      enqueue(event, 'matter.reminder', { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS);
+    } else {
+      state.escalated = true;
+      const event = await record('matter.escalated', null, { handlerId: state.handlerId });
+      enqueue(event, 'matter.escalated', { kind: 'supervisorOf', handlerId: state.handlerId }, []);
+    }
+  }
+
+  await condition(allHandlersFinished);
+  await drain();
+  return snapshot();
+
+  async function drain(): Promise<void> {
+    for (let notice = outbox.shift(); notice; notice = outbox.shift()) {
+      try {
+        await deliverNotice({ workflowId, ...notice });
+      } catch (err) {
+        // The delivery log already holds every failed attempt; the matter itself goes on.
+        log.warn('notice undeliverable', { seq: notice.seq, type: notice.type, error: String(err) });
+      }
+    }
+  }
+}
+
+function refuseOn(check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    refuse(err);
+  }
+}

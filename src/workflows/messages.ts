@@ -1,0 +1,16 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { CompleteAction, FileExceptionAction, TransferAction } from '../domain/actions.js';
+import type { MatterState } from '../domain/matter.js';
+
+/** Contracts shared by the workflow and its callers; clients import this module, never the workflow. */
+export const TASK_QUEUE_DEFAULT = 'matterflow';
+
+export interface ActionResult {
+  seq: number;
+  state: MatterState;
+}
+
+export const stateQuery = defineQuery<MatterState>('state');
+export const completeUpdate = defineUpdate<ActionResult, [CompleteAction]>('complete');
+export const transferUpdate = defineUpdate<ActionResult, [TransferAction]>('transfer');
+export const fileExceptionUpdate = defineUpdate<ActionResult, [FileExceptionAction]>('fileException');

@@ -1,0 +1,10 @@
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+export const MatterHandler = defineSearchAttributeKey('MatterHandler', SearchAttributeType.KEYWORD);
+export const MatterStatus = defineSearchAttributeKey('MatterStatus', SearchAttributeType.KEYWORD);
+export const MatterSource = defineSearchAttributeKey('MatterSource', SearchAttributeType.KEYWORD);
+export const MatterDueAt = defineSearchAttributeKey('MatterDueAt', SearchAttributeType.DATETIME);
+export const MatterPriority = defineSearchAttributeKey('MatterPriority', SearchAttributeType.KEYWORD);
+
+/** Registered on the dev server at start (`--search-attribute NAME=TYPE`). */
+export const SEARCH_ATTRIBUTES = [MatterHandler, MatterStatus, MatterSource, MatterDueAt, MatterPriority];

@@ -1,0 +1,67 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { migrate } from '../../src/db/migrate.js';
+import { startEmbeddedPostgres } from '../../src/runtime/embedded-postgres.js';
+import { freePort } from '../../src/runtime/free-port.js';
+import { startDevServer } from '../../src/runtime/temporal-dev-server.js';
+import { temporalCliPath } from '../../src/runtime/tools.js';
+import { WORKFLOWS_PATH } from '../../worker.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    databaseUrl: string;
+    temporalAddress: string;
+    workflowBundlePath: string;
+  }
+}
+
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+
+/** A throwaway database per run on the server at DATABASE_URL, or an embedded one when unset. */
+async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = process.env.DATABASE_URL;
+  if (!base) {
+    const pg = await startEmbeddedPostgres('memory://', { maxConnections: 32 });
+    return { url: pg.url, drop: () => pg.stop().then(() => undefined) };
+  }
+  const name = `matterflow_test_${Date.now()}_${process.pid}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const again = postgres(base, { max: 1, onnotice: () => {} });
+      await again.unsafe(`drop database if exists ${name} with (force)`);
+      await again.end();
+    },
+  };
+}
+
+export default async function setup(project: TestProject) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const db = await testDatabase();
+  if (!new URL(db.url).pathname.includes('test') && process.env.DATABASE_URL) {
+    throw new Error(`refusing to run tests against ${db.url}: its name lacks "test"`);
+  }
+  await migrate(db.url);
+  const temporal = await startDevServer({ cli: temporalCliPath(), port: await freePort(), uiPort: null });
+  const bundle = await bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: new DefaultLogger('WARN'),
+  });
+  const bundlePath = `${ARTIFACTS}workflow-bundle.js`;
+  writeFileSync(bundlePath, bundle.code);
+  project.provide('databaseUrl', db.url);
+  project.provide('temporalAddress', temporal.address);
+  project.provide('workflowBundlePath', bundlePath);
+  return async () => {
+    await temporal.stop();
+    await db.drop();
+  };
+}

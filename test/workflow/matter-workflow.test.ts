@@ -1,0 +1,603 @@
+/**
+ * Workflow tests for `matterWorkflow` on Temporal's time-skipping test server, with fake activities.
+ *
+ * - The test server is never downloaded: its path comes from `testServerPath()` in src/runtime/tools.ts
+ *   when that module exists, else from env TEMPORAL_TEST_SERVER.
+ * - The time-skipping server rejects `upsertSearchAttributes` for unknown keys (the workflow task fails
+ *   with "search attribute MatterDueAt is not defined" and is retried forever), so the workflow's search
+ *   attributes are registered once per environment through `operatorService.addSearchAttributes`, which
+ *   the test server implements (ListSearchAttributes it does not).
+ * - The test server's clock starts at real "now", so each matter's `createdAt` is `env.currentTimeMs()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Context } from '@temporalio/activity';
+import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type {
+  DeliverNoticeInput,
+  DeliveryOutcome,
+  HandlerRef,
+  RecordEventInput,
+} from '../../src/activities/contracts.js';
+import { HANDLER_ACTIONS } from '../../src/activities/contracts.js';
+import type { MatterActivities } from '../../src/activities/index.js';
+import type { MatterInput } from '../../src/domain/matter.js';
+import type { ReminderRule } from '../../src/domain/reminder-rule.js';
+import type { matterWorkflow } from '../../src/workflows/matter.js';
+import {
+  completeUpdate,
+  fileExceptionUpdate,
+  stateQuery,
+  transferUpdate,
+} from '../../src/workflows/messages.js';
+import { MatterHandler, MatterStatus, SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
+
+const WORKFLOWS_PATH = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
+const TOOLS_MODULE = fileURLToPath(new URL('../../src/runtime/tools.ts', import.meta.url));
+
+const SECOND = 1000;
+const HOUR = 3600 * SECOND;
+const DAY = 24 * HOUR;
+/** Timers fire at the workflow task's time, a few ms after the planned instant; allow a little more. */
+const SKEW = 5 * SECOND;
+
+/** The in-memory handler directory `findHandler` answers from. */
+const DIRECTORY: Record<string, HandlerRef> = {
+  alice: { id: 'alice', name: 'Alice', active: true, supervisorId: 'sam' },
+  bob: { id: 'bob', name: 'Bob', active: true, supervisorId: 'sam' },
+  dora: { id: 'dora', name: 'Dora (left)', active: false, supervisorId: 'sam' },
+  sam: { id: 'sam', name: 'Sam', active: true, supervisorId: null },
+};
+
+async function testServerPath(): Promise<string> {
+  if (existsSync(TOOLS_MODULE)) {
+    const tools = (await import(/* @vite-ignore */ TOOLS_MODULE)) as { testServerPath?: () => unknown };
+    if (typeof tools.testServerPath === 'function') return String(await tools.testServerPath());
+  }
+  const path = process.env.TEMPORAL_TEST_SERVER;
+  if (!path)
+    throw new Error('set TEMPORAL_TEST_SERVER to the temporal-test-server binary (nothing is downloaded)');
+  return path;
+}
+
+let env: TestWorkflowEnvironment;
+let workflowBundle: WorkflowBundle;
+
+beforeAll(async () => {
+  const path = await testServerPath();
+  if (!existsSync(path)) throw new Error(`no time-skipping test server at ${path}`);
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // A Runtime already exists in this process: keep it.
+  }
+  [env, workflowBundle] = await Promise.all([
+    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } }),
+    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }),
+  ]);
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(
+      SEARCH_ATTRIBUTES.map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!]),
+    ),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Fakes and harness
+// ---------------------------------------------------------------------------------------------------------
+
+type Call =
+  | { activity: 'recordEvent'; seq: number; type: string }
+  | { activity: 'deliverNotice'; seq: number; type: string; attempt: number }
+  | { activity: 'findHandler'; id: string };
+
+interface Fake {
+  activities: MatterActivities;
+  events: RecordEventInput[];
+  notices: DeliverNoticeInput[];
+  lookups: string[];
+  /** Every activity call, in the order they happened. */
+  calls: Call[];
+}
+
+type Deliver = (input: DeliverNoticeInput) => Promise<DeliveryOutcome>;
+
+function fakeActivities(deliver: Deliver = async () => 'delivered'): Fake {
+  const fake: Fake = {
+    events: [],
+    notices: [],
+    lookups: [],
+    calls: [],
+    activities: {
+      async recordEvent(input) {
+        fake.events.push(input);
+        fake.calls.push({ activity: 'recordEvent', seq: input.seq, type: input.type });
+      },
+      async findHandler(id) {
+        fake.lookups.push(id);
+        fake.calls.push({ activity: 'findHandler', id });
+        return DIRECTORY[id] ?? null;
+      },
+      async deliverNotice(input) {
+        fake.notices.push(input);
+        const { attempt } = Context.current().info;
+        fake.calls.push({ activity: 'deliverNotice', seq: input.seq, type: input.type, attempt });
+        return deliver(input);
+      },
+    },
+  };
+  return fake;
+}
+
+interface MatterOptions {
+  rule: ReminderRule;
+  handlerId?: string;
+  /** Due time as an offset from createdAt. */
+  dueInMs?: number;
+  deliver?: Deliver;
+}
+
+interface Run {
+  handle: WorkflowHandle<typeof matterWorkflow>;
+  input: MatterInput;
+  createdAtMs: number;
+  fake: Fake;
+}
+
+/** Starts one matter on its own task queue and runs `body` while a worker with fake activities serves it. */
+async function withMatter<T>(opts: MatterOptions, body: (run: Run) => Promise<T>): Promise<T> {
+  const fake = fakeActivities(opts.deliver);
+  const id = randomUUID();
+  const taskQueue = `matter-wf-test-${id}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle,
+    activities: fake.activities,
+  });
+  return worker.runUntil(async () => {
+    const createdAtMs = await env.currentTimeMs();
+    const input: MatterInput = {
+      id,
+      source: 'loans',
+      externalId: `ext-${id}`,
+      title: 'Approve loan 42',
+      details: null,
+      link: null,
+      dueAt: opts.dueInMs === undefined ? null : new Date(createdAtMs + opts.dueInMs).toISOString(),
+      priority: 'normal',
+      reminderRule: opts.rule,
+      handlerId: opts.handlerId ?? 'alice',
+      createdAt: new Date(createdAtMs).toISOString(),
+    };
+    const handle = await env.client.workflow.start<typeof matterWorkflow>('matterWorkflow', {
+      args: [input],
+      taskQueue,
+      workflowId: `matter:test:${id}`,
+    });
+    return body({ handle, input, createdAtMs, fake });
+  });
+}
+
+const at = (iso: string) => Date.parse(iso);
+const ofType = (fake: Fake, type: string) => fake.events.filter((e) => e.type === type);
+const noticesOfType = (fake: Fake, type: string) => fake.notices.filter((n) => n.type === type);
+
+/** Offsets (ms since `originMs`) of the events, for readable failure output. */
+const offsets = (events: RecordEventInput[], originMs: number) =>
+  events.map((e) => at(e.occurredAt) - originMs);
+
+function expectNear(actualMs: number, expectedMs: number, label = ''): void {
+  expect(Math.abs(actualMs - expectedMs), `${label}: off by ${actualMs - expectedMs} ms`).toBeLessThanOrEqual(
+    SKEW,
+  );
+}
+
+function expectOffsets(events: RecordEventInput[], originMs: number, expected: number[]): void {
+  expect(events.length, `events at ${JSON.stringify(offsets(events, originMs))}`).toBe(expected.length);
+  events.forEach((e, i) => {
+    expectNear(at(e.occurredAt) - originMs, expected[i]!, `${e.type} #${i}`);
+  });
+}
+
+/** The notice the workflow sent for an event (same seq and type). */
+function noticeFor(fake: Fake, event: RecordEventInput): DeliverNoticeInput | undefined {
+  return fake.notices.find((n) => n.seq === event.seq && n.type === event.type);
+}
+
+async function refusal(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, 'the update was expected to be refused').toBeInstanceOf(WorkflowUpdateFailedError);
+  const cause = (err as WorkflowUpdateFailedError).cause;
+  expect(cause).toBeInstanceOf(ApplicationFailure);
+  return cause as ApplicationFailure;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------------------------------
+
+describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 }, () => {
+  it('1. fires reminders at createdAt+1d, +2d, +3d (maxCount 3), each followed by a notice to the handler', async () => {
+    await withMatter({ rule: { every: 'P1D', maxCount: 3 } }, async ({ handle, createdAtMs, fake }) => {
+      await env.sleep(5 * DAY);
+
+      const [assigned, ...rest] = fake.events;
+      expect(assigned?.type).toBe('matter.assigned');
+      expect(assigned?.seq).toBe(1);
+      expect(assigned?.actorId).toBeNull();
+      expect(assigned?.data).toEqual({ handlerId: 'alice' });
+      expectNear(at(assigned!.occurredAt), createdAtMs, 'matter.assigned');
+      expect(noticeFor(fake, assigned!)).toMatchObject({
+        recipient: { kind: 'handler', handlerId: 'alice' },
+        actions: HANDLER_ACTIONS,
+        issuedAt: assigned!.occurredAt,
+      });
+
+      expect(rest.map((e) => e.type)).toEqual(['matter.reminder', 'matter.reminder', 'matter.reminder']);
+      expectOffsets(rest, createdAtMs, [1 * DAY, 2 * DAY, 3 * DAY]);
+      expect(rest.map((e) => e.data)).toEqual([
+        { index: 0, skipped: 0 },
+        { index: 1, skipped: 0 },
+        { index: 2, skipped: 0 },
+      ]);
+      for (const reminder of rest) {
+        expect(noticeFor(fake, reminder)).toMatchObject({
+          type: 'matter.reminder',
+          recipient: { kind: 'handler', handlerId: 'alice' },
+          actions: ['complete', 'transfer', 'exception'],
+          issuedAt: reminder.occurredAt,
+          state: reminder.state,
+        });
+      }
+      // Strictly: record, notify, record, notify, ...
+      expect(fake.calls.map((c) => `${c.activity}:${'seq' in c ? c.seq : ''}`)).toEqual(
+        [1, 2, 3, 4].flatMap((seq) => [`recordEvent:${seq}`, `deliverNotice:${seq}`]),
+      );
+
+      const state = await handle.query(stateQuery);
+      expect(state).toMatchObject({ status: 'open', remindersSent: 3, seq: 4, nextNoticeAt: null });
+    });
+  });
+
+  it('2. honours firstAfter: reminders at +2h and +26h', async () => {
+    const rule = { firstAfter: 'PT2H', every: 'P1D', maxCount: 2 };
+    await withMatter({ rule }, async ({ createdAtMs, fake }) => {
+      await env.sleep(3 * DAY);
+      expectOffsets(ofType(fake, 'matter.reminder'), createdAtMs, [2 * HOUR, 26 * HOUR]);
+      expect(noticesOfType(fake, 'matter.reminder')).toHaveLength(2);
+    });
+  });
+
+  describe('3. escalation', () => {
+    it('without a dueAt: one matter.escalated at assignment+2d, noticed to the handler’s supervisor', async () => {
+      const rule = { every: 'P1D', maxCount: 5, escalateAfter: 'P2D' };
+      await withMatter({ rule }, async ({ handle, createdAtMs, fake }) => {
+        await env.sleep(4.5 * DAY);
+        const escalations = ofType(fake, 'matter.escalated');
+        expectOffsets(escalations, createdAtMs, [2 * DAY]);
+        expect(escalations[0]!.data).toEqual({ handlerId: 'alice' });
+        expect(escalations[0]!.actorId).toBeNull();
+        expect(noticeFor(fake, escalations[0]!)).toMatchObject({
+          recipient: { kind: 'supervisorOf', handlerId: 'alice' },
+          actions: [],
+          issuedAt: escalations[0]!.occurredAt,
+        });
+        // Reminders go on around the escalation (the one due at +2d too).
+        expectOffsets(ofType(fake, 'matter.reminder'), createdAtMs, [1 * DAY, 2 * DAY, 3 * DAY, 4 * DAY]);
+        expect(await handle.query(stateQuery)).toMatchObject({ escalated: true, status: 'open' });
+      });
+    });
+
+    it('with a dueAt: escalateAfter counts from dueAt, not from assignment', async () => {
+      const rule = { every: 'P1D', maxCount: 5, escalateAfter: 'P2D' };
+      await withMatter({ rule, dueInMs: 1.5 * DAY }, async ({ createdAtMs, fake }) => {
+        await env.sleep(3 * DAY);
+        expect(ofType(fake, 'matter.escalated'), 'no escalation before dueAt+2d').toHaveLength(0);
+        await env.sleep(1 * DAY);
+        const escalations = ofType(fake, 'matter.escalated');
+        expectOffsets(escalations, createdAtMs, [1.5 * DAY + 2 * DAY]);
+        expect(noticeFor(fake, escalations[0]!)?.recipient).toEqual({
+          kind: 'supervisorOf',
+          handlerId: 'alice',
+        });
+      });
+    });
+  });
+
+  it('4. completion stops reminders and ends the workflow with the completed state', async () => {
+    await withMatter({ rule: { every: 'P1D', maxCount: 5 } }, async ({ handle, createdAtMs, fake }) => {
+      await env.sleep(1.5 * DAY);
+      const update = await handle.executeUpdate(completeUpdate, {
+        args: [{ actorId: 'alice', outcome: 'done' }],
+      });
+      expect(update.state).toMatchObject({ status: 'completed', completedBy: 'alice', outcome: 'done' });
+
+      const result = await handle.result();
+      expect(result).toMatchObject({
+        status: 'completed',
+        completedBy: 'alice',
+        outcome: 'done',
+        nextNoticeAt: null,
+        remindersSent: 1,
+      });
+      const completedAt = at(result.completedAt!);
+      expectNear(completedAt - createdAtMs, 1.5 * DAY, 'completedAt');
+
+      const [completed, ...more] = ofType(fake, 'matter.completed');
+      expect(more).toHaveLength(0);
+      expect(completed).toMatchObject({ actorId: 'alice', data: { outcome: 'done', comment: null } });
+      expect(completed!.occurredAt).toBe(result.completedAt);
+      expect(noticeFor(fake, completed!)).toMatchObject({
+        recipient: { kind: 'handler', handlerId: 'alice' },
+        actions: [],
+      });
+
+      // Skip well past the old schedule: nothing more happens.
+      await env.sleep(4 * DAY);
+      const reminders = ofType(fake, 'matter.reminder');
+      expectOffsets(reminders, createdAtMs, [1 * DAY]);
+      expect(fake.events.filter((e) => at(e.occurredAt) > completedAt)).toEqual([]);
+      expect(fake.events.at(-1)?.type).toBe('matter.completed');
+
+      const described = await handle.describe();
+      expect(described.status.name).toBe('COMPLETED');
+      expect(described.typedSearchAttributes.get(MatterStatus)).toBe('completed');
+    });
+  });
+
+  it('5. transfer re-targets reminders to the new handler, counted from the transfer', async () => {
+    const rule = { every: 'P1D', maxCount: 3 };
+    await withMatter({ rule }, async ({ handle, createdAtMs, fake }) => {
+      await env.sleep(1.5 * DAY);
+      const reason = 'alice is on leave';
+      const update = await handle.executeUpdate(transferUpdate, {
+        args: [{ actorId: 'alice', toHandlerId: 'bob', reason }],
+      });
+      expect(fake.lookups).toEqual(['bob']);
+
+      const [transferred, ...more] = ofType(fake, 'matter.transferred');
+      expect(more).toHaveLength(0);
+      expect(transferred).toMatchObject({ actorId: 'alice', data: { from: 'alice', to: 'bob', reason } });
+      const transferAt = at(transferred!.occurredAt);
+      expectNear(transferAt - createdAtMs, 1.5 * DAY, 'transfer');
+      expect(update).toEqual({ seq: transferred!.seq, state: transferred!.state });
+      expect(update.state).toMatchObject({
+        handlerId: 'bob',
+        assignedAt: transferred!.occurredAt,
+        transferCount: 1,
+      });
+
+      // The notice to bob goes out at once: before any time passes.
+      expect(noticeFor(fake, transferred!)).toMatchObject({
+        type: 'matter.transferred',
+        recipient: { kind: 'handler', handlerId: 'bob' },
+        actions: HANDLER_ACTIONS,
+        issuedAt: transferred!.occurredAt,
+        data: { from: 'alice', reason },
+      });
+
+      await env.sleep(3.5 * DAY);
+      const reminders = ofType(fake, 'matter.reminder');
+      const before = reminders.filter((r) => at(r.occurredAt) < transferAt);
+      const after = reminders.filter((r) => at(r.occurredAt) > transferAt);
+      expectOffsets(before, createdAtMs, [1 * DAY]);
+      expect(before.map((r) => noticeFor(fake, r)?.recipient)).toEqual([
+        { kind: 'handler', handlerId: 'alice' },
+      ]);
+      // New count (maxCount 3 again) from the transfer, not the old +2d/+3d slots.
+      expectOffsets(after, transferAt, [1 * DAY, 2 * DAY, 3 * DAY]);
+      expect(after.map((r) => r.data.index)).toEqual([0, 1, 2]);
+      expect(after.map((r) => noticeFor(fake, r)?.recipient)).toEqual(
+        after.map(() => ({ kind: 'handler', handlerId: 'bob' })),
+      );
+      expect(
+        fake.notices.filter((n) => at(n.issuedAt) > transferAt).map((n) => n.recipient.handlerId),
+      ).toEqual(after.map(() => 'bob'));
+
+      const state = await handle.query(stateQuery);
+      expect(state).toMatchObject({ handlerId: 'bob', status: 'open', remindersSent: 3, transferCount: 1 });
+      expect((await handle.describe()).typedSearchAttributes.get(MatterHandler)).toBe('bob');
+    });
+  });
+
+  it('6. filing an exception records it and notifies the supervisor; the matter stays open', async () => {
+    await withMatter({ rule: { every: 'P1D', maxCount: 3 } }, async ({ handle, createdAtMs, fake }) => {
+      await env.sleep(0.5 * DAY);
+      const filing = {
+        eventType: 'missing-document',
+        description: 'The signed contract is not attached',
+        fields: { documentId: 'D-17', pages: 3 },
+      };
+      const update = await handle.executeUpdate(fileExceptionUpdate, {
+        args: [{ actorId: 'alice', ...filing }],
+      });
+
+      const [filed, ...more] = ofType(fake, 'exception.filed');
+      expect(more).toHaveLength(0);
+      expect(filed).toMatchObject({ actorId: 'alice', data: filing });
+      expect(update).toEqual({ seq: filed!.seq, state: filed!.state });
+      expect(noticeFor(fake, filed!)).toMatchObject({
+        recipient: { kind: 'supervisorOf', handlerId: 'alice' },
+        actions: [],
+        data: filing,
+        issuedAt: filed!.occurredAt,
+      });
+
+      const state = await handle.query(stateQuery);
+      expect(state).toMatchObject({ status: 'open', handlerId: 'alice', exceptionCount: 1 });
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+
+      // Reminders carry on as planned.
+      await env.sleep(1 * DAY);
+      expectOffsets(ofType(fake, 'matter.reminder'), createdAtMs, [1 * DAY]);
+    });
+  });
+
+  describe('7. every refused Update leaves the state unchanged', () => {
+    const cases = [
+      {
+        name: 'complete by a non-handler',
+        code: 'NOT_YOUR_MATTER',
+        send: (h: Run['handle']) =>
+          h.executeUpdate(completeUpdate, { args: [{ actorId: 'bob', outcome: 'done' }] }),
+      },
+      {
+        name: 'transfer to self',
+        code: 'TRANSFER_TO_SELF',
+        send: (h: Run['handle']) =>
+          h.executeUpdate(transferUpdate, {
+            args: [{ actorId: 'alice', toHandlerId: 'alice', reason: 'why not' }],
+          }),
+      },
+      {
+        name: 'transfer to an unknown handler',
+        code: 'UNKNOWN_HANDLER',
+        lookup: 'nobody',
+        send: (h: Run['handle']) =>
+          h.executeUpdate(transferUpdate, {
+            args: [{ actorId: 'alice', toHandlerId: 'nobody', reason: 'help' }],
+          }),
+      },
+      {
+        name: 'transfer to an inactive handler',
+        code: 'UNKNOWN_HANDLER',
+        lookup: 'dora',
+        send: (h: Run['handle']) =>
+          h.executeUpdate(transferUpdate, {
+            args: [{ actorId: 'alice', toHandlerId: 'dora', reason: 'help' }],
+          }),
+      },
+      {
+        name: 'transfer with an empty reason',
+        code: 'INVALID_ACTION',
+        send: (h: Run['handle']) =>
+          h.executeUpdate(transferUpdate, { args: [{ actorId: 'alice', toHandlerId: 'bob', reason: '' }] }),
+      },
+    ];
+
+    it.each(cases)('$name → $code', async ({ code, send, lookup }) => {
+      await withMatter({ rule: { every: 'P1D', maxCount: 3 } }, async ({ handle, fake }) => {
+        await env.sleep(1.5 * DAY);
+        const before = await handle.query(stateQuery);
+        const recorded = fake.events.length;
+
+        const failure = await refusal(send(handle));
+        expect(failure.type).toBe(code);
+        expect(failure.nonRetryable).toBe(true);
+
+        expect(await handle.query(stateQuery)).toEqual(before);
+        expect(fake.events).toHaveLength(recorded);
+        expect(fake.lookups).toEqual(lookup ? [lookup] : []);
+      });
+    });
+
+    it('complete after completion → MATTER_NOT_OPEN naming who completed it', async () => {
+      // Hold the completion notice so the workflow is still running (it ends right after delivering it).
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const deliver: Deliver = async (input) => {
+        if (input.type === 'matter.completed') await held;
+        return 'delivered';
+      };
+      await withMatter({ rule: { every: 'P1D', maxCount: 3 }, deliver }, async ({ handle, fake }) => {
+        try {
+          await env.sleep(1.5 * DAY);
+          await handle.executeUpdate(completeUpdate, { args: [{ actorId: 'alice', outcome: 'done' }] });
+          const afterCompletion = await handle.query(stateQuery);
+          expect(afterCompletion).toMatchObject({ status: 'completed', completedBy: 'alice' });
+          const recorded = fake.events.length;
+
+          const failure = await refusal(
+            handle.executeUpdate(completeUpdate, { args: [{ actorId: 'alice', outcome: 'again' }] }),
+          );
+          expect(failure.type).toBe('MATTER_NOT_OPEN');
+          expect(failure.message).toMatch(/completed by alice/);
+
+          expect(await handle.query(stateQuery)).toEqual(afterCompletion);
+          expect(fake.events).toHaveLength(recorded);
+        } finally {
+          release();
+        }
+        expect(await handle.result()).toMatchObject({
+          status: 'completed',
+          completedBy: 'alice',
+          outcome: 'done',
+        });
+      });
+    });
+  });
+
+  it('8. a failing deliverNotice does not stop the matter: reminders continue', async () => {
+    const deliver: Deliver = async (input) => {
+      throw ApplicationFailure.nonRetryable(`channel down for ${input.type}`, 'DELIVERY_FAILED');
+    };
+    await withMatter(
+      { rule: { every: 'P1D', maxCount: 3 }, deliver },
+      async ({ handle, createdAtMs, fake }) => {
+        await env.sleep(3.5 * DAY);
+        expect(fake.events.map((e) => e.type)).toEqual([
+          'matter.assigned',
+          'matter.reminder',
+          'matter.reminder',
+          'matter.reminder',
+        ]);
+        expectOffsets(ofType(fake, 'matter.reminder'), createdAtMs, [1 * DAY, 2 * DAY, 3 * DAY]);
+        // Non-retryable: one attempt per notice, then the workflow moves on.
+        const deliveries = fake.calls.filter((c) => c.activity === 'deliverNotice');
+        expect(deliveries.map((c) => [c.seq, c.attempt])).toEqual([
+          [1, 1],
+          [2, 1],
+          [3, 1],
+          [4, 1],
+        ]);
+        expect((await handle.describe()).status.name).toBe('RUNNING');
+        expect(await handle.query(stateQuery)).toMatchObject({ status: 'open', remindersSent: 3 });
+        // And it still takes actions.
+        const update = await handle.executeUpdate(completeUpdate, { args: [{ actorId: 'alice' }] });
+        expect(update.state.status).toBe('completed');
+        expect((await handle.result()).status).toBe('completed');
+      },
+    );
+  });
+
+  it('9. every recorded event carries the next planned notice (nextNoticeAt feeds the matters projection)', async () => {
+    await withMatter({ rule: { every: 'P1D', maxCount: 2 } }, async ({ handle, createdAtMs, fake }) => {
+      await env.sleep(1.5 * DAY);
+      expect((await handle.query(stateQuery)).nextNoticeAt).toBe(
+        new Date(createdAtMs + 2 * DAY).toISOString(),
+      );
+      await handle.executeUpdate(transferUpdate, {
+        args: [{ actorId: 'alice', toHandlerId: 'bob', reason: 'leave' }],
+      });
+      await env.sleep(2.5 * DAY);
+
+      const transferAt = at(ofType(fake, 'matter.transferred')[0]!.occurredAt);
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const seen = fake.events.map((e) => ({ type: e.type, nextNoticeAt: e.state.nextNoticeAt }));
+      expect(seen).toEqual([
+        { type: 'matter.assigned', nextNoticeAt: iso(createdAtMs + 1 * DAY) },
+        { type: 'matter.reminder', nextNoticeAt: iso(createdAtMs + 2 * DAY) },
+        { type: 'matter.transferred', nextNoticeAt: iso(transferAt + 1 * DAY) },
+        { type: 'matter.reminder', nextNoticeAt: iso(transferAt + 2 * DAY) },
+        { type: 'matter.reminder', nextNoticeAt: null },
+      ]);
+    });
+  });
+});

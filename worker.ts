@@ -1,0 +1,104 @@
+import { fileURLToPath } from 'node:url';
+import {
+  makeTelemetryFilterString,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
+import { createActivities } from './src/activities/index.js';
+import { channelRegistry } from './src/channels/channel.js';
+import { webhookChannel } from './src/channels/webhook.js';
+import type { Config } from './src/config.js';
+import type { Sql } from './src/db/client.js';
+import type { Logger } from './src/logger.js';
+
+export const WORKFLOWS_PATH = fileURLToPath(new URL('./src/workflows/index.ts', import.meta.url));
+
+export interface WorkerOptions {
+  config: Readonly<Config>;
+  sql: Sql;
+  log: Logger;
+  /** A pre-built bundle; without one the worker bundles the workflow code itself. */
+  workflowBundle?: WorkflowBundleOption;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  /** Drains in-flight tasks, then closes the connection. */
+  stop(): Promise<void>;
+  done: Promise<void>;
+}
+
+export async function startWorker({
+  config,
+  sql,
+  log,
+  workflowBundle,
+}: WorkerOptions): Promise<RunningWorker> {
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const activities = createActivities({
+    sql,
+    channels: channelRegistry([
+      webhookChannel({ defaultSecret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs }),
+    ]),
+    publicBaseUrl: config.publicBaseUrl,
+    linkSecret: config.linkSecret,
+    actionLinkTtlMs: config.actionLinkTtlMs,
+  });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    activities,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+  });
+  const done = worker.run().finally(() => connection.close());
+  log.info({ taskQueue: config.taskQueue }, 'worker running');
+  return {
+    worker,
+    done,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+let sdkLoggerInstalled = false;
+
+/** The SDK's runtime is per process and can be installed once; later calls keep the first logger. */
+export function installSdkLogger(log: Logger): void {
+  if (sdkLoggerInstalled) return;
+  sdkLoggerInstalled = true;
+  Runtime.install({
+    logger: {
+      log: (level, message, meta) =>
+        log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')](meta ?? {}, message),
+      trace: (message, meta) => log.trace(meta ?? {}, message),
+      debug: (message, meta) => log.debug(meta ?? {}, message),
+      info: (message, meta) => log.info(meta ?? {}, message),
+      warn: (message, meta) => log.warn(meta ?? {}, message),
+      error: (message, meta) => log.error(meta ?? {}, message),
+    },
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+}
+
+const isEntryPoint = process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1];
+if (isEntryPoint) {
+  const { loadConfig } = await import('./src/config.js');
+  const { createSql } = await import('./src/db/client.js');
+  const { createLogger } = await import('./src/logger.js');
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'matterflow-worker');
+  if (!config.databaseUrl) throw new Error('DATABASE_URL is required for a standalone worker');
+  installSdkLogger(log);
+  const sql = createSql(config.databaseUrl, { max: config.dbPoolMax });
+  const running = await startWorker({ config, sql, log });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => void running.stop());
+  }
+  await running.done;
+  await sql.end({ timeout: 5 });
+}
