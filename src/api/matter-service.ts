@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Sql } from '../db/client.js';
 import { handlerExists } from '../db/handlers.js';
-import { getMatter, type MatterRow, reserveMatter } from '../db/matters.js';
+import { getMatter, type MatterRow, releaseReservation, reserveMatter } from '../db/matters.js';
 import type { CompleteAction, FileExceptionAction, TransferAction } from '../domain/actions.js';
 import {
   type MatterInput,
@@ -152,7 +152,7 @@ export function matterService({ sql, temporal, taskQueue }: MatterServiceDeps) {
       try {
         await startWorkflow(input, workflowId);
       } catch (err) {
-        await sql`delete from matters where id = ${input.id} and last_seq = 0`.catch(() => {});
+        await releaseReservation(sql, input.id).catch(() => {});
         const mapped = toApiError(err);
         if (mapped instanceof ApiError) throw mapped;
         throw unavailable('ENGINE_UNAVAILABLE', 'the workflow engine could not start the matter; try again');

@@ -119,3 +119,8 @@ export async function wasHandledBy(db: Queryable, matterId: string, handlerId: s
     limit 1`;
   return rows.length > 0;
 }
+
+/** Undoes a reservation whose workflow never started, so the same request can be sent again. */
+export async function releaseReservation(db: Queryable, id: string): Promise<void> {
+  await db`delete from matters where id = ${id} and last_seq = 0`;
+}

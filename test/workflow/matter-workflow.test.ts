@@ -18,7 +18,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type {
   DeliverNoticeInput,
   DeliveryOutcome,
@@ -186,8 +186,20 @@ async function withMatter<T>(opts: MatterOptions, body: (run: Run) => Promise<T>
       taskQueue,
       workflowId: `matter:test:${id}`,
     });
-    return body({ handle, input, createdAtMs, fake });
+    try {
+      return await body({ handle, input, createdAtMs, fake });
+    } finally {
+      // A matter left open would keep its timers on the shared test server: when a later test skips time they
+      // fire, their workflow tasks wait on this (stopped) worker's queue forever, and that pending work blocks
+      // time skipping for every later test. End it while the worker still runs.
+      await handle.terminate('test over').catch(() => undefined);
+    }
   });
+}
+
+/** Waits in real time (the test server's clock does not jump meanwhile) until `check` stops throwing. */
+function eventually<T>(check: () => T): Promise<T> {
+  return vi.waitFor(check, { timeout: 10_000, interval: 20 });
 }
 
 const at = (iso: string) => Date.parse(iso);
@@ -382,8 +394,9 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
         transferCount: 1,
       });
 
-      // The notice to bob goes out at once: before any time passes.
-      expect(noticeFor(fake, transferred!)).toMatchObject({
+      // The notice to bob goes out at once (the main loop drains it after the Update returns): no time passes.
+      const transferNotice = await eventually(() => noticeFor(fake, transferred!) ?? expect.fail('no notice yet'));
+      expect(transferNotice).toMatchObject({
         type: 'matter.transferred',
         recipient: { kind: 'handler', handlerId: 'bob' },
         actions: HANDLER_ACTIONS,
@@ -431,7 +444,8 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
       expect(more).toHaveLength(0);
       expect(filed).toMatchObject({ actorId: 'alice', data: filing });
       expect(update).toEqual({ seq: filed!.seq, state: filed!.state });
-      expect(noticeFor(fake, filed!)).toMatchObject({
+      const notice = await eventually(() => noticeFor(fake, filed!) ?? expect.fail('no notice yet'));
+      expect(notice).toMatchObject({
         recipient: { kind: 'supervisorOf', handlerId: 'alice' },
         actions: [],
         data: filing,
