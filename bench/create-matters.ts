@@ -16,7 +16,7 @@ import { freePort } from '../src/runtime/free-port.js';
 import { startDevServer } from '../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../src/runtime/tools.js';
 import { newSecret } from '../src/security/secret-hash.js';
-import { startWorker, WORKFLOWS_PATH } from '../worker.js';
+import { installSdkLogger, startWorker, WORKFLOWS_PATH } from '../worker.js';
 
 /**
  * B1 seed: matters created per second through the API, beside bare `workflow.start` of an empty
@@ -46,6 +46,7 @@ async function timed(count: number, concurrency: number, one: (i: number) => Pro
 }
 
 const log = createLogger('warn');
+installSdkLogger(log);
 const temporalServer = await startDevServer({ cli: temporalCliPath(), port: await freePort(), uiPort: null });
 const embedded = process.env.DATABASE_URL
   ? null

@@ -256,4 +256,28 @@ describe('a matter pushed through the API', () => {
     const [row] = await stack.sql`select reminders_sent, escalated from matters where id = ${matter.id}`;
     expect(row).toMatchObject({ reminders_sent: 2, escalated: true });
   });
+
+  it('lists a handler’s matters newest first, filtered and paginated by cursor', async () => {
+    const handler = await createHandler(stack);
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) made.push((await pushMatter(handler.id, { title: `Page ${i}` })).id);
+    const page1 = await call(stack, 'GET', '/v1/matters?limit=2&status=open', { token: handler.token });
+    expect(page1.status).toBe(200);
+    expect(page1.body.items.map((m: { id: string }) => m.id)).toEqual([made[2], made[1]]);
+    expect(page1.body.nextCursor).toEqual(expect.any(String));
+    const page2 = await call(
+      stack,
+      'GET',
+      `/v1/matters?limit=2&status=open&cursor=${page1.body.nextCursor}`,
+      {
+        token: handler.token,
+      },
+    );
+    expect(page2.body.items.map((m: { id: string }) => m.id)).toEqual([made[0]]);
+    expect(page2.body.nextCursor).toBeNull();
+    const asSource = await call(stack, 'GET', `/v1/matters?handlerId=${handler.id}`, { token: sourceToken });
+    expect(asSource.body.items).toHaveLength(3);
+    const completed = await call(stack, 'GET', '/v1/matters?status=completed', { token: handler.token });
+    expect(completed.body.items).toEqual([]);
+  });
 });
