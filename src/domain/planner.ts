@@ -38,7 +38,9 @@ function nextReminder(input: PlanInput): PlannedNotice | null {
 
 function nextEscalation(input: PlanInput): PlannedNotice | null {
   if (input.escalated || input.rule.escalateAfterMs === null) return null;
-  return { kind: 'escalation', at: (input.dueAt ?? input.assignedAt) + input.rule.escalateAfterMs };
+  // A matter handed over when already overdue gives its new handler the full grace period.
+  const from = input.dueAt === null ? input.assignedAt : Math.max(input.dueAt, input.assignedAt);
+  return { kind: 'escalation', at: from + input.rule.escalateAfterMs };
 }
 
 /** The next notice for the current assignment, or null when the rule has nothing more to send. */

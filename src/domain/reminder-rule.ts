@@ -8,7 +8,7 @@ export interface ReminderRule {
   every: string;
   /** Reminders per handler assignment; unlimited when absent. */
   maxCount?: number;
-  /** Measured from the due time when the matter has one, else from assignment. */
+  /** Measured from the due time or the assignment, whichever is later. */
   escalateAfter?: string;
 }
 

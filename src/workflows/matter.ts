@@ -100,7 +100,21 @@ export async function matterWorkflow(input: MatterInput): Promise<MatterState> {
 
   const snapshot = (): MatterState => ({ ...state });
 
+  function planFromState() {
+    return planNext({
+      rule: parseRule(state.reminderRule),
+      assignedAt: Date.parse(state.assignedAt),
+      dueAt: state.dueAt ? Date.parse(state.dueAt) : null,
+      remindersSent: state.remindersSent,
+      escalated: state.escalated,
+      now: nowMs(),
+    });
+  }
+
+  /** Every recorded event carries the plan that follows it, so the projection never shows a stale time. */
   async function record(type: MatterEventType, actorId: string | null, data: Record<string, unknown>) {
+    const next = state.status === 'open' ? planFromState() : null;
+    state.nextNoticeAt = next ? new Date(next.at).toISOString() : null;
     state.seq += 1;
     const seq = state.seq;
     const at = nowIso();
@@ -138,7 +152,6 @@ export async function matterWorkflow(input: MatterInput): Promise<MatterState> {
       state.completedAt = nowIso();
       state.completedBy = action.actorId;
       state.outcome = action.outcome ?? null;
-      state.nextNoticeAt = null;
       planVersion += 1;
       publishSearchAttributes();
       const event = await record('matter.completed', action.actorId, {
@@ -210,14 +223,7 @@ export async function matterWorkflow(input: MatterInput): Promise<MatterState> {
   while (true) {
     await drain();
     if (state.status !== 'open') break;
-    const next = planNext({
-      rule: parseRule(state.reminderRule),
-      assignedAt: Date.parse(state.assignedAt),
-      dueAt: state.dueAt ? Date.parse(state.dueAt) : null,
-      remindersSent: state.remindersSent,
-      escalated: state.escalated,
-      now: nowMs(),
-    });
+    const next = planFromState();
     state.nextNoticeAt = next ? new Date(next.at).toISOString() : null;
     const seen = planVersion;
     const interrupted = () => outbox.length > 0 || planVersion !== seen || state.status !== 'open';

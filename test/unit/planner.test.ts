@@ -157,8 +157,13 @@ describe('planNext — examples', () => {
       expect(next).toEqual({ kind: 'escalation', at: T0 + DAY + 4 * HOUR });
     });
 
-    it('when the due time is the epoch (0), then it is still used rather than assignment', () => {
-      const next = planNext(input({ every: 'P1W', escalateAfter: 'PT1H' }, { dueAt: 0 }));
+    it('when the matter was handed over already overdue, then escalation counts from the assignment', () => {
+      const next = planNext(input({ every: 'P1W', escalateAfter: 'PT1H' }, { dueAt: T0 - 5 * HOUR }));
+      expect(next).toEqual({ kind: 'escalation', at: T0 + HOUR });
+    });
+
+    it('when the due time is the epoch (0) and assignment too, then the due time is used, not ignored', () => {
+      const next = planNext(input({ every: 'P1W', escalateAfter: 'PT1H' }, { dueAt: 0, assignedAt: 0 }));
       expect(next).toEqual({ kind: 'escalation', at: HOUR });
     });
 
@@ -367,14 +372,16 @@ describe('planNext — properties', () => {
     );
   });
 
-  it('escalation is planned at (dueAt ?? assignedAt) + escalateAfter, only when not yet escalated', () => {
+  it('escalation is planned at max(dueAt, assignedAt) + escalateAfter, only when not yet escalated', () => {
     fc.assert(
       fc.property(inputArb, (i) => {
         const next = planNext(i);
         if (next?.kind !== 'escalation') return;
         expect(i.escalated).toBe(false);
         expect(i.rule.escalateAfterMs).not.toBeNull();
-        expect(next.at).toBe((i.dueAt ?? i.assignedAt) + (i.rule.escalateAfterMs ?? Number.NaN));
+        expect(next.at).toBe(
+          Math.max(i.dueAt ?? i.assignedAt, i.assignedAt) + (i.rule.escalateAfterMs ?? Number.NaN),
+        );
       }),
     );
   });
@@ -386,7 +393,10 @@ describe('planNext — properties', () => {
         const escalation =
           i.escalated || i.rule.escalateAfterMs === null
             ? null
-            : { kind: 'escalation' as const, at: (i.dueAt ?? i.assignedAt) + i.rule.escalateAfterMs };
+            : {
+                kind: 'escalation' as const,
+                at: Math.max(i.dueAt ?? i.assignedAt, i.assignedAt) + i.rule.escalateAfterMs,
+              };
         let expected: PlannedNotice | null;
         if (!reminder) expected = escalation;
         else if (!escalation) expected = reminder;

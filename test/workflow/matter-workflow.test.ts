@@ -1,8 +1,8 @@
 /**
  * Workflow tests for `matterWorkflow` on Temporal's time-skipping test server, with fake activities.
  *
- * - The test server is never downloaded: its path comes from `testServerPath()` in src/runtime/tools.ts
- *   when that module exists, else from env TEMPORAL_TEST_SERVER.
+ * - The test server is never downloaded: its path comes from `testServerPath()` (src/runtime/tools.ts: env
+ *   TEMPORAL_TEST_SERVER, else .tools/paths.json).
  * - The time-skipping server rejects `upsertSearchAttributes` for unknown keys (the workflow task fails
  *   with "search attribute MatterDueAt is not defined" and is retried forever), so the workflow's search
  *   attributes are registered once per environment through `operatorService.addSearchAttributes`, which
@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
-import { type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -27,8 +27,9 @@ import type {
 } from '../../src/activities/contracts.js';
 import { HANDLER_ACTIONS } from '../../src/activities/contracts.js';
 import type { MatterActivities } from '../../src/activities/index.js';
-import type { MatterInput } from '../../src/domain/matter.js';
+import type { MatterInput, MatterState } from '../../src/domain/matter.js';
 import type { ReminderRule } from '../../src/domain/reminder-rule.js';
+import { testServerPath } from '../../src/runtime/tools.js';
 import type { matterWorkflow } from '../../src/workflows/matter.js';
 import {
   completeUpdate,
@@ -39,7 +40,6 @@ import {
 import { MatterHandler, MatterStatus, SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
-const TOOLS_MODULE = fileURLToPath(new URL('../../src/runtime/tools.ts', import.meta.url));
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;
@@ -55,22 +55,11 @@ const DIRECTORY: Record<string, HandlerRef> = {
   sam: { id: 'sam', name: 'Sam', active: true, supervisorId: null },
 };
 
-async function testServerPath(): Promise<string> {
-  if (existsSync(TOOLS_MODULE)) {
-    const tools = (await import(/* @vite-ignore */ TOOLS_MODULE)) as { testServerPath?: () => unknown };
-    if (typeof tools.testServerPath === 'function') return String(await tools.testServerPath());
-  }
-  const path = process.env.TEMPORAL_TEST_SERVER;
-  if (!path)
-    throw new Error('set TEMPORAL_TEST_SERVER to the temporal-test-server binary (nothing is downloaded)');
-  return path;
-}
-
 let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundle;
 
 beforeAll(async () => {
-  const path = await testServerPath();
+  const path = testServerPath();
   if (!existsSync(path)) throw new Error(`no time-skipping test server at ${path}`);
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -189,12 +178,45 @@ async function withMatter<T>(opts: MatterOptions, body: (run: Run) => Promise<T>
     try {
       return await body({ handle, input, createdAtMs, fake });
     } finally {
-      // A matter left open would keep its timers on the shared test server: when a later test skips time they
-      // fire, their workflow tasks wait on this (stopped) worker's queue forever, and that pending work blocks
-      // time skipping for every later test. End it while the worker still runs.
-      await handle.terminate('test over').catch(() => undefined);
+      await endQuietly(handle);
     }
   });
+}
+
+/**
+ * Closes a matter left open the way production does (its handler completes it) and waits, in real time, for
+ * the run to end, so that nothing of it can hold up time skipping on the shared server for later tests:
+ * - its timers would fire during a later test's skip, and their workflow tasks would wait forever on this
+ *   (by then stopped) worker's queue: pending work locks the test server's clock;
+ * - terminating instead is unsafe: a run terminated with an activity (or workflow task) in flight leaks a
+ *   time-skipping lock on the test server (temporalio/sdk-java#1138), after which `env.sleep` hangs or
+ *   crawls in real time. A completed run has awaited all its activities.
+ * It polls `describe` rather than awaiting `handle.result()`: the time-skipping client's `result()` unlocks
+ * time skipping while it waits, and the server then jumps ~10 years ahead (to the closed run's default
+ * execution timeout) before the lock is taken back.
+ */
+async function endQuietly(handle: Run['handle']): Promise<void> {
+  const state = await handle.query(stateQuery).catch(() => null);
+  if (state?.status === 'open') {
+    await handle
+      .executeUpdate(completeUpdate, { args: [{ actorId: state.handlerId, outcome: 'test over' }] })
+      .catch(() => undefined);
+  }
+  const deadline = Date.now() + 10_000;
+  while ((await handle.describe()).status.name === 'RUNNING') {
+    if (Date.now() > deadline) throw new Error(`${handle.workflowId} did not end after its completion`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * The run's result without the time-skipping client's unlock (see `endQuietly`): for runs that end without
+ * needing time to pass.
+ */
+function resultOf(handle: Run['handle']): Promise<MatterState> {
+  return new Client({ connection: env.connection }).workflow
+    .getHandle<typeof matterWorkflow>(handle.workflowId)
+    .result();
 }
 
 /** Waits in real time (the test server's clock does not jump meanwhile) until `check` stops throwing. */
@@ -395,7 +417,9 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
       });
 
       // The notice to bob goes out at once (the main loop drains it after the Update returns): no time passes.
-      const transferNotice = await eventually(() => noticeFor(fake, transferred!) ?? expect.fail('no notice yet'));
+      const transferNotice = await eventually(
+        () => noticeFor(fake, transferred!) ?? expect.fail('no notice yet'),
+      );
       expect(transferNotice).toMatchObject({
         type: 'matter.transferred',
         recipient: { kind: 'handler', handlerId: 'bob' },
@@ -549,7 +573,7 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
         } finally {
           release();
         }
-        expect(await handle.result()).toMatchObject({
+        expect(await resultOf(handle)).toMatchObject({
           status: 'completed',
           completedBy: 'alice',
           outcome: 'done',
@@ -586,11 +610,14 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
         // And it still takes actions.
         const update = await handle.executeUpdate(completeUpdate, { args: [{ actorId: 'alice' }] });
         expect(update.state.status).toBe('completed');
-        expect((await handle.result()).status).toBe('completed');
+        expect((await resultOf(handle)).status).toBe('completed');
       },
     );
   });
 
+  // Each event's `state` is what the `matters` projection (and so the API's nextNoticeAt) is set from, but the
+  // workflow records events before it re-plans: the assigned event says null, each reminder names itself, and
+  // a transfer still names the old handler's next slot. The stateQuery, re-planned meanwhile, is right.
   it('9. every recorded event carries the next planned notice (nextNoticeAt feeds the matters projection)', async () => {
     await withMatter({ rule: { every: 'P1D', maxCount: 2 } }, async ({ handle, createdAtMs, fake }) => {
       await env.sleep(1.5 * DAY);
