@@ -10,6 +10,8 @@ export interface DevServerOptions {
   /** null disables the Web UI. */
   uiPort: number | null;
   namespace?: string;
+  /** `--dynamic-config-value KEY=VALUE` pairs, e.g. tighter history limits in tests. */
+  dynamicConfig?: Record<string, string | number | boolean>;
   log?: (line: string) => void;
 }
 
@@ -63,6 +65,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       ? ['--headless']
       : ['--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1']),
     ...searchAttributeArgs(),
+    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => [
+      '--dynamic-config-value',
+      `${key}=${JSON.stringify(value)}`,
+    ]),
   ];
   const child = spawn(options.cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -2,6 +2,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  continueAsNew,
   log,
   proxyActivities,
   setHandler,
@@ -78,22 +79,25 @@ function refuse(err: unknown): never {
   throw err;
 }
 
-export async function matterWorkflow(input: MatterInput): Promise<MatterState> {
+/** `carried` is the state handed over by continue-as-new; a new matter starts without it. */
+export async function matterWorkflow(input: MatterInput, carried?: MatterState): Promise<MatterState> {
   const { workflowId } = workflowInfo();
-  const state: MatterState = {
-    ...input,
-    status: 'open',
-    assignedAt: input.createdAt,
-    remindersSent: 0,
-    escalated: false,
-    seq: 0,
-    transferCount: 0,
-    exceptionCount: 0,
-    nextNoticeAt: null,
-    completedAt: null,
-    completedBy: null,
-    outcome: null,
-  };
+  const state: MatterState = carried
+    ? { ...carried }
+    : {
+        ...input,
+        status: 'open',
+        assignedAt: input.createdAt,
+        remindersSent: 0,
+        escalated: false,
+        seq: 0,
+        transferCount: 0,
+        exceptionCount: 0,
+        nextNoticeAt: null,
+        completedAt: null,
+        completedBy: null,
+        outcome: null,
+      };
   const outbox: Notice[] = [];
   // Bumped whenever a message changes what the planner must consider.
   let planVersion = 0;
@@ -217,12 +221,22 @@ export async function matterWorkflow(input: MatterInput): Promise<MatterState> {
 
   publishSearchAttributes();
   upsertMemo({ title: state.title });
-  const assigned = await record('matter.assigned', null, { handlerId: state.handlerId });
-  enqueue(assigned, 'matter.assigned', { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS);
+  if (!carried) {
+    const assigned = await record('matter.assigned', null, { handlerId: state.handlerId });
+    enqueue(assigned, 'matter.assigned', { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS);
+  }
 
   while (true) {
     await drain();
     if (state.status !== 'open') break;
+    // A matter may stay open for months; a fresh run keeps its history within the engine's limits.
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      if (state.status === 'open' && outbox.length === 0) {
+        return await continueAsNew<typeof matterWorkflow>(input, snapshot());
+      }
+      continue;
+    }
     const next = planFromState();
     state.nextNoticeAt = next ? new Date(next.at).toISOString() : null;
     const seen = planVersion;

@@ -29,12 +29,14 @@ export interface TestStack {
  * The real thing on test infrastructure: API on a loopback port, a worker on its own task queue,
  * the shared dev server and the run's database, and a webhook receiver for what gets sent.
  */
-export async function startStack(options: { worker?: boolean } = {}): Promise<TestStack> {
+export async function startStack(
+  options: { worker?: boolean; temporalAddress?: string } = {},
+): Promise<TestStack> {
   const receiver = await new WebhookReceiver(newSecret()).start();
   const adminToken = newSecret();
   const env: Record<string, string> = {
     DATABASE_URL: inject('databaseUrl'),
-    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    TEMPORAL_ADDRESS: options.temporalAddress ?? inject('temporalAddress'),
     TASK_QUEUE: `test-${randomUUID()}`,
     LINK_SECRET: newSecret(48),
     WEBHOOK_SECRET: receiver.secret,

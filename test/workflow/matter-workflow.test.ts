@@ -62,7 +62,7 @@ beforeAll(async () => {
   const path = testServerPath();
   if (!existsSync(path)) throw new Error(`no time-skipping test server at ${path}`);
   try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
   } catch {
     // A Runtime already exists in this process: keep it.
   }
