@@ -55,6 +55,7 @@ function inputFromRow(row: MatterRow): MatterInput {
     priority: row.priority as Priority,
     reminderRule: row.reminderRule as unknown as ReminderRule,
     handlerId: row.handlerId,
+    createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
   };
 }
@@ -131,10 +132,11 @@ export function matterService({ sql, temporal, taskQueue }: MatterServiceDeps) {
         priority,
         reminderRule,
         handlerId: body.handlerId,
+        createdBy,
         createdAt: new Date().toISOString(),
       };
       const requestHash = canonicalHash(body);
-      const reservation = await reserveMatter(sql, { ...input, workflowId, requestHash, createdBy });
+      const reservation = await reserveMatter(sql, { ...input, workflowId, requestHash });
       if (!reservation.created) {
         if (reservation.requestHash !== requestHash) {
           throw conflict(

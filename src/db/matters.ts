@@ -44,7 +44,7 @@ export type Reservation =
 /** Claims (source, externalId) for a new matter; the unique key is what makes creation idempotent. */
 export async function reserveMatter(
   db: Queryable,
-  input: MatterInput & { workflowId: string; requestHash: string; createdBy: string },
+  input: MatterInput & { workflowId: string; requestHash: string },
 ): Promise<Reservation> {
   const inserted = await db<{ id: string }[]>`
     insert into matters (id, workflow_id, source, external_id, request_hash, title, details, link, due_at,

@@ -18,6 +18,8 @@ export interface MatterInput {
   priority: Priority;
   reminderRule: ReminderRule;
   handlerId: string;
+  /** Who pushed the matter: a source system or a manager. */
+  createdBy: string;
   createdAt: string;
 }
 

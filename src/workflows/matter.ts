@@ -222,7 +222,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   publishSearchAttributes();
   upsertMemo({ title: state.title });
   if (!carried) {
-    const assigned = await record('matter.assigned', null, { handlerId: state.handlerId });
+    const assigned = await record('matter.assigned', state.createdBy, { handlerId: state.handlerId });
     enqueue(assigned, 'matter.assigned', { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS);
   }
 

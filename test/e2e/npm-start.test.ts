@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/runtime/free-port.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -165,4 +165,30 @@ describe('npm start', () => {
       `${JSON.stringify({ secondsToReady, secondsToReadyOnRestart }, null, 2)}\n`,
     );
   }, 360_000);
+
+  it('with TEMPORAL_ADDRESS and DATABASE_URL set, uses them and starts no Temporal server of its own', async () => {
+    const [port, uiPort] = [await freePort(), await freePort()];
+    const externalDataDir = mkdtempSync(join(tmpdir(), 'matterflow-external-'));
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      PORT: String(port),
+      TEMPORAL_UI_PORT: String(uiPort),
+      DATA_DIR: externalDataDir,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      DATABASE_URL: inject('databaseUrl'),
+      TASK_QUEUE: `external-${randomUUID()}`,
+      MATTERFLOW_SKIP_NPM_CI: '1',
+      LOG_LEVEL: 'warn',
+    };
+    const proc = startMatterflow(env);
+    const output = await waitForOutput(proc, /Press Ctrl-C to stop/, 150_000);
+    expect(output).toContain(`external cluster at ${inject('temporalAddress')}`);
+    expect(existsSync(join(externalDataDir, 'temporal.db'))).toBe(false);
+    expect(existsSync(join(externalDataDir, 'pg'))).toBe(false);
+    expect(await portOpen(uiPort)).toBe(false);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(await ready.json()).toMatchObject({ status: 'ready' });
+    await stopWithCtrlC(proc, [port]);
+    rmSync(externalDataDir, { recursive: true, force: true });
+  }, 200_000);
 });

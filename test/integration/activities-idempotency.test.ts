@@ -55,6 +55,7 @@ async function givenMatter(): Promise<{ state: MatterState; workflowId: string }
     priority: 'normal',
     reminderRule: { every: 'PT1H' },
     handlerId,
+    createdBy: 'test',
     createdAt: now,
     status: 'open',
     assignedAt: now,
@@ -69,7 +70,7 @@ async function givenMatter(): Promise<{ state: MatterState; workflowId: string }
     outcome: null,
   };
   const workflowId = `matter:act:${state.externalId}`;
-  await reserveMatter(sql, { ...state, workflowId, requestHash: 'x', createdBy: 'test' });
+  await reserveMatter(sql, { ...state, workflowId, requestHash: 'x' });
   return { state, workflowId };
 }
 

@@ -95,6 +95,7 @@ describe('a matter pushed through the API', () => {
       'matter.completed',
     ]);
     expect(detail.body.events[1].data).toEqual({ outcome: 'approved', comment: 'checked collateral' });
+    expect(detail.body.events.map((e: { actorId: string }) => e.actorId)).toEqual(['loans', handler.id]);
     await eventually(async () => {
       const d = await call(stack, 'GET', `/v1/matters/${matter.id}`, { token: handler.token });
       return (
@@ -279,5 +280,34 @@ describe('a matter pushed through the API', () => {
     expect(asSource.body.items).toHaveLength(3);
     const completed = await call(stack, 'GET', '/v1/matters?status=completed', { token: handler.token });
     expect(completed.body.items).toEqual([]);
+  });
+
+  it('shows a handler to any caller without their channel secrets, and 404 for an unknown one', async () => {
+    const res = await call(stack, 'POST', '/v1/handlers', {
+      token: stack.adminToken,
+      body: {
+        id: `sec-${randomUUID().slice(0, 8)}`,
+        name: '王芳',
+        timezone: 'Asia/Shanghai',
+        channels: [
+          { type: 'webhook', address: stack.receiver.addressFor('x'), secret: 'a-very-private-secret' },
+        ],
+      },
+    });
+    expect(res.status).toBe(201);
+    const shown = await call(stack, 'GET', `/v1/handlers/${res.body.id}`, { token: sourceToken });
+    expect(shown.status).toBe(200);
+    expect(shown.body).toMatchObject({
+      name: '王芳',
+      timezone: 'Asia/Shanghai',
+      active: true,
+      supervisorId: null,
+    });
+    expect(JSON.stringify(shown.body)).not.toContain('a-very-private-secret');
+    const [audit] = await stack.sql`select actor_id, action from audit_log where subject = ${res.body.id}`;
+    expect(audit).toMatchObject({ actor_id: 'admin', action: 'handler.created' });
+    const missing = await call(stack, 'GET', '/v1/handlers/nobody', { token: sourceToken });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe('HANDLER_NOT_FOUND');
   });
 });

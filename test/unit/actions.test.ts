@@ -15,6 +15,7 @@ function openMatter(overrides: Partial<MatterState> = {}): MatterState {
     priority: 'normal',
     reminderRule: { every: 'PT4H', maxCount: 6, escalateAfter: 'P1D' },
     handlerId: 'alice',
+    createdBy: 'erp',
     createdAt: '2025-06-01T08:00:00.000Z',
     status: 'open',
     assignedAt: '2025-06-01T08:00:00.000Z',

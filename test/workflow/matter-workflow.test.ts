@@ -168,6 +168,7 @@ async function withMatter<T>(opts: MatterOptions, body: (run: Run) => Promise<T>
       priority: 'normal',
       reminderRule: opts.rule,
       handlerId: opts.handlerId ?? 'alice',
+      createdBy: 'loans',
       createdAt: new Date(createdAtMs).toISOString(),
     };
     const handle = await env.client.workflow.start<typeof matterWorkflow>('matterWorkflow', {
@@ -273,7 +274,7 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
       const [assigned, ...rest] = fake.events;
       expect(assigned?.type).toBe('matter.assigned');
       expect(assigned?.seq).toBe(1);
-      expect(assigned?.actorId).toBeNull();
+      expect(assigned?.actorId).toBe('loans');
       expect(assigned?.data).toEqual({ handlerId: 'alice' });
       expectNear(at(assigned!.occurredAt), createdAtMs, 'matter.assigned');
       expect(noticeFor(fake, assigned!)).toMatchObject({
