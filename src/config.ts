@@ -15,6 +15,7 @@ const Env = Type.Object({
   WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
   ACTION_LINK_TTL: Type.String({ default: 'P7D' }),
   WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100 }),
+  ACTION_TIMEOUT_MS: Type.Integer({ default: 15000, minimum: 100 }),
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -76,6 +77,8 @@ export interface Config {
   webhookSecret: string;
   actionLinkTtlMs: number;
   webhookTimeoutMs: number;
+  /** How long an API caller waits for the matter's workflow to take an action before getting 503. */
+  actionTimeoutMs: number;
   dbPoolMax: number;
   logLevel: string;
 }
@@ -105,6 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookSecret: e.WEBHOOK_SECRET ?? e.LINK_SECRET,
     actionLinkTtlMs,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    actionTimeoutMs: e.ACTION_TIMEOUT_MS,
     dbPoolMax: e.DB_POOL_MAX,
     logLevel: e.LOG_LEVEL,
   });

@@ -69,7 +69,12 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   installMetrics(app);
   await app.register(authPlugin, { sql });
 
-  const matters = matterService({ sql, temporal, taskQueue: config.taskQueue });
+  const matters = matterService({
+    sql,
+    temporal,
+    taskQueue: config.taskQueue,
+    actionTimeoutMs: config.actionTimeoutMs,
+  });
   await app.register(healthRoutes, { sql, temporal });
   await app.register(handlerRoutes, { sql });
   await app.register(tokenRoutes, { sql });

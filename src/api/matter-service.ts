@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import type { Sql } from '../db/client.js';
 import { handlerExists } from '../db/handlers.js';
 import { getMatter, type MatterRow, releaseReservation, reserveMatter } from '../db/matters.js';
@@ -13,7 +14,12 @@ import {
 } from '../domain/matter.js';
 import { defaultRuleFor, parseRule, type ReminderRule, RuleError } from '../domain/reminder-rule.js';
 import type { matterWorkflow } from '../workflows/matter.js';
-import { completeUpdate, fileExceptionUpdate, transferUpdate } from '../workflows/messages.js';
+import {
+  type ActionResult,
+  completeUpdate,
+  fileExceptionUpdate,
+  transferUpdate,
+} from '../workflows/messages.js';
 import {
   MatterDueAt,
   MatterHandler,
@@ -29,6 +35,7 @@ export interface MatterServiceDeps {
   sql: Sql;
   temporal: Client;
   taskQueue: string;
+  actionTimeoutMs: number;
 }
 
 export interface CreateResult {
@@ -60,7 +67,7 @@ function inputFromRow(row: MatterRow): MatterInput {
   };
 }
 
-export function matterService({ sql, temporal, taskQueue }: MatterServiceDeps) {
+export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: MatterServiceDeps) {
   async function startWorkflow(input: MatterInput, workflowId: string): Promise<void> {
     try {
       await temporal.workflow.start<typeof matterWorkflow>('matterWorkflow', {
@@ -103,6 +110,13 @@ export function matterService({ sql, temporal, taskQueue }: MatterServiceDeps) {
     } catch (err) {
       throw toApiError(err);
     }
+  }
+
+  /** Without a worker an Update would wait forever; the caller gets a 503 instead. */
+  function update<A>(row: MatterRow, definition: UpdateDefinition<ActionResult, [A]>, action: A) {
+    return temporal.withDeadline(Date.now() + actionTimeoutMs, () =>
+      temporal.workflow.getHandle(row.workflowId).executeUpdate(definition, { args: [action] }),
+    );
   }
 
   return {
@@ -163,21 +177,15 @@ export function matterService({ sql, temporal, taskQueue }: MatterServiceDeps) {
     },
 
     complete(id: string, action: CompleteAction) {
-      return act(id, (row) =>
-        temporal.workflow.getHandle(row.workflowId).executeUpdate(completeUpdate, { args: [action] }),
-      );
+      return act(id, (row) => update(row, completeUpdate, action));
     },
 
     transfer(id: string, action: TransferAction) {
-      return act(id, (row) =>
-        temporal.workflow.getHandle(row.workflowId).executeUpdate(transferUpdate, { args: [action] }),
-      );
+      return act(id, (row) => update(row, transferUpdate, action));
     },
 
     fileException(id: string, action: FileExceptionAction) {
-      return act(id, (row) =>
-        temporal.workflow.getHandle(row.workflowId).executeUpdate(fileExceptionUpdate, { args: [action] }),
-      );
+      return act(id, (row) => update(row, fileExceptionUpdate, action));
     },
 
     load,

@@ -30,7 +30,7 @@ export interface TestStack {
  * the shared dev server and the run's database, and a webhook receiver for what gets sent.
  */
 export async function startStack(
-  options: { worker?: boolean; temporalAddress?: string } = {},
+  options: { worker?: boolean; temporalAddress?: string; env?: Record<string, string> } = {},
 ): Promise<TestStack> {
   const receiver = await new WebhookReceiver(newSecret()).start();
   const adminToken = newSecret();
@@ -43,6 +43,7 @@ export async function startStack(
     ADMIN_TOKEN: adminToken,
     LOG_LEVEL: 'warn',
     WEBHOOK_TIMEOUT_MS: '3000',
+    ...options.env,
   };
   const log = createLogger('warn');
   installSdkLogger(log);
