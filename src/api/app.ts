@@ -49,6 +49,8 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
         'form-action': ["'self'"],
         'script-src': ["'self'"],
         'style-src': ["'self'", "'unsafe-inline'"],
+        // Plain-http intranet deployments must keep working; TLS is the proxy's job.
+        'upgrade-insecure-requests': null,
       },
     },
     referrerPolicy: { policy: 'no-referrer' },
