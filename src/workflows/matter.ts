@@ -98,7 +98,8 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
         completedBy: null,
         outcome: null,
       };
-  const outbox: Notice[] = [];
+  // Notices go out concurrently: a receiver that is down must not hold back another handler's notice.
+  const inFlight = new Set<Promise<void>>();
   // Bumped whenever a message changes what the planner must consider.
   let planVersion = 0;
 
@@ -134,7 +135,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     actions: LinkAction[],
     data: Record<string, unknown> = {},
   ): void {
-    outbox.push({ seq: event.seq, type, recipient, actions, issuedAt: event.at, state: event.after, data });
+    send({ seq: event.seq, type, recipient, actions, issuedAt: event.at, state: event.after, data });
   }
 
   function publishSearchAttributes(): void {
@@ -226,21 +227,17 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     enqueue(assigned, 'matter.assigned', { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS);
   }
 
-  while (true) {
-    await drain();
-    if (state.status !== 'open') break;
+  while (state.status === 'open') {
     // A matter may stay open for months; a fresh run keeps its history within the engine's limits.
     if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      if (state.status === 'open' && outbox.length === 0) {
-        return await continueAsNew<typeof matterWorkflow>(input, snapshot());
-      }
-      continue;
+      await condition(() => allHandlersFinished() && inFlight.size === 0);
+      if (state.status === 'open') return await continueAsNew<typeof matterWorkflow>(input, snapshot());
+      break;
     }
     const next = planFromState();
     state.nextNoticeAt = next ? new Date(next.at).toISOString() : null;
     const seen = planVersion;
-    const interrupted = () => outbox.length > 0 || planVersion !== seen || state.status !== 'open';
+    const interrupted = () => planVersion !== seen || state.status !== 'open';
     if (!next) {
       await condition(interrupted);
       continue;
@@ -257,19 +254,20 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     }
   }
 
-  await condition(allHandlersFinished);
-  await drain();
+  await condition(() => allHandlersFinished() && inFlight.size === 0);
   return snapshot();
 
-  async function drain(): Promise<void> {
-    for (let notice = outbox.shift(); notice; notice = outbox.shift()) {
-      try {
-        await deliverNotice({ workflowId, ...notice });
-      } catch (err) {
-        // The delivery log already holds every failed attempt; the matter itself goes on.
-        log.warn('notice undeliverable', { seq: notice.seq, type: notice.type, error: String(err) });
-      }
-    }
+  function send(notice: Notice): void {
+    const delivery: Promise<void> = deliverNotice({ workflowId, ...notice })
+      .then(
+        () => undefined,
+        (err) => {
+          // The delivery log already holds every failed attempt; the matter itself goes on.
+          log.warn('notice undeliverable', { seq: notice.seq, type: notice.type, error: String(err) });
+        },
+      )
+      .finally(() => inFlight.delete(delivery));
+    inFlight.add(delivery);
   }
 }
 

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       webhookSecret: LINK_SECRET,
       actionLinkTtlMs: 7 * 24 * 3_600_000,
       webhookTimeoutMs: 10_000,
+      actionTimeoutMs: 15_000,
       dbPoolMax: 10,
       logLevel: 'info',
     });

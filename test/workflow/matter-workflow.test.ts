@@ -417,7 +417,7 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
         transferCount: 1,
       });
 
-      // The notice to bob goes out at once (the main loop drains it after the Update returns): no time passes.
+      // The notice to bob goes out at once, beside the Update's return: no time passes.
       const transferNotice = await eventually(
         () => noticeFor(fake, transferred!) ?? expect.fail('no notice yet'),
       );
@@ -619,6 +619,30 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
   // Each event's `state` is what the `matters` projection (and so the API's nextNoticeAt) is set from, but the
   // workflow records events before it re-plans: the assigned event says null, each reminder names itself, and
   // a transfer still names the old handler's next slot. The stateQuery, re-planned meanwhile, is right.
+  it('10. a notice stuck at one receiver does not hold back the transfer notice to the new handler', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const delivered: number[] = [];
+    const deliver: Deliver = async (notice) => {
+      if (notice.recipient.handlerId === 'alice') await gate;
+      delivered.push(notice.seq);
+      return 'delivered';
+    };
+    await withMatter({ rule: { every: 'P1D', maxCount: 3 }, deliver }, async ({ handle, fake }) => {
+      await eventually(() => expect(noticesOfType(fake, 'matter.assigned')).toHaveLength(1));
+      await handle.executeUpdate(transferUpdate, {
+        args: [{ actorId: 'alice', toHandlerId: 'bob', reason: 'alice’s inbox is down' }],
+      });
+      const [transferred] = ofType(fake, 'matter.transferred');
+      await eventually(() => expect(delivered).toContain(transferred!.seq));
+      expect(delivered).not.toContain(1);
+      release();
+      await eventually(() => expect(delivered).toContain(1));
+    });
+  });
+
   it('9. every recorded event carries the next planned notice (nextNoticeAt feeds the matters projection)', async () => {
     await withMatter({ rule: { every: 'P1D', maxCount: 2 } }, async ({ handle, createdAtMs, fake }) => {
       await env.sleep(1.5 * DAY);
