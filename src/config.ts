@@ -56,6 +56,13 @@ function parse<T extends TObject>(schema: T, env: Record<string, string | undefi
   return converted as Static<T>;
 }
 
+/** Migrations need only the database. */
+export function databaseUrlFrom(env: Record<string, string | undefined> = process.env): string {
+  const url = env.DATABASE_URL;
+  if (!url) throw new ConfigError('DATABASE_URL is required');
+  return url;
+}
+
 export function loadLauncherConfig(
   env: Record<string, string | undefined> = process.env,
 ): Readonly<LauncherConfig> {

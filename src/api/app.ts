@@ -13,6 +13,7 @@ import { installErrorHandler } from './errors.js';
 import { matterService } from './matter-service.js';
 import { installMetrics } from './metrics.js';
 import { actionLinkRoutes } from './routes/action-links.js';
+import { auditRoutes } from './routes/audit.js';
 import { handlerRoutes } from './routes/handlers.js';
 import { healthRoutes } from './routes/health.js';
 import { matterRoutes } from './routes/matters.js';
@@ -81,6 +82,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   await app.register(handlerRoutes, { sql });
   await app.register(tokenRoutes, { sql });
   await app.register(matterRoutes, { sql, matters });
+  await app.register(auditRoutes, { sql });
   await app.register(actionLinkRoutes, { sql, matters, linkSecret: config.linkSecret });
   return app;
 }

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ROLES } from '../db/api-tokens.js';
 import { MATTER_STATUSES, PRIORITIES } from '../domain/matter.js';
 
 const literals = <T extends string>(values: readonly T[]) =>
@@ -62,7 +63,7 @@ export const HandlerResponse = Type.Object({
 export const TokenInput = Type.Object(
   {
     subject: Id,
-    role: literals(['admin', 'manager', 'source', 'handler'] as const),
+    role: literals(ROLES),
   },
   { additionalProperties: false },
 );
@@ -222,4 +223,53 @@ export const ActionResponse = Type.Object({
   status: literals(MATTER_STATUSES),
   handlerId: Type.String(),
   seq: Type.Integer(),
+});
+
+export const AuditQuery = Type.Object(
+  {
+    entityType: Type.Optional(Type.String({ maxLength: 64 })),
+    entityId: Type.Optional(Type.String({ maxLength: 200 })),
+    actorId: Type.Optional(Type.String({ maxLength: 200 })),
+    from: Type.Optional(DateTime),
+    to: Type.Optional(DateTime),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+    after: Type.Optional(Type.Integer({ minimum: 0, description: 'chainSeq of the last row already seen' })),
+  },
+  { additionalProperties: false },
+);
+
+const AnyObject = Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]);
+
+export const AuditList = Type.Object({
+  items: Type.Array(
+    Type.Object({
+      chainSeq: Type.Integer(),
+      actorId: Type.String(),
+      actingFor: Nullable(Type.String()),
+      action: Type.String(),
+      entityType: Type.String(),
+      entityId: Nullable(Type.String()),
+      before: AnyObject,
+      after: AnyObject,
+      reason: Nullable(Type.String()),
+      data: Type.Record(Type.String(), Type.Unknown()),
+      at: DateTime,
+      hash: Type.String(),
+    }),
+  ),
+  nextAfter: Type.Union([Type.Integer(), Type.Null()]),
+});
+
+export const AuditVerification = Type.Object({
+  ok: Type.Boolean(),
+  checked: Type.Integer(),
+  head: Type.Union([Type.Object({ chainSeq: Type.Integer(), hash: Type.String() }), Type.Null()]),
+  firstBreak: Type.Union([
+    Type.Object({
+      chainSeq: Type.Integer(),
+      id: Type.Integer(),
+      problem: literals(['ROW_ALTERED', 'ROWS_MISSING', 'LINK_BROKEN'] as const),
+    }),
+    Type.Null(),
+  ]),
 });

@@ -1,6 +1,7 @@
 import type { RecordEventInput } from '../activities/contracts.js';
+import { audit } from './audit.js';
 import type { Queryable, Sql } from './client.js';
-import { applyProjection } from './matters.js';
+import { applyProjection, matterSnapshot } from './matters.js';
 
 /**
  * One transaction per event: the log row, the projection, and what the event implies for
@@ -14,7 +15,18 @@ export async function recordMatterEvent(sql: Sql, e: RecordEventInput): Promise<
       on conflict (matter_id, seq) do nothing
       returning seq`;
     if (inserted.length === 0) return false;
+    const before = await matterSnapshot(tx, e.state.id);
     await applyProjection(tx, e.state, e.seq);
+    await audit(tx, {
+      actorId: e.actorId ?? 'system',
+      action: e.type,
+      entityType: 'matter',
+      entityId: e.state.id,
+      before,
+      after: await matterSnapshot(tx, e.state.id),
+      reason: reasonOf(e.data),
+      data: { seq: e.seq, ...e.data },
+    });
     if (e.type === 'exception.filed') {
       await tx`
         insert into exception_filings (matter_id, seq, event_type, description, fields, filed_by, filed_at)
@@ -27,6 +39,11 @@ export async function recordMatterEvent(sql: Sql, e: RecordEventInput): Promise<
     }
     return true;
   });
+}
+
+function reasonOf(data: Record<string, unknown>): string | null {
+  const why = data.reason ?? data.comment ?? data.description;
+  return typeof why === 'string' ? why : null;
 }
 
 /** Links die with the assignment they were minted for. */

@@ -124,3 +124,16 @@ export async function wasHandledBy(db: Queryable, matterId: string, handlerId: s
 export async function releaseReservation(db: Queryable, id: string): Promise<void> {
   await db`delete from matters where id = ${id} and last_seq = 0`;
 }
+
+/** The fields a reader of the audit trail cares about, in the API's names. */
+export async function matterSnapshot(db: Queryable, id: string): Promise<Record<string, unknown> | null> {
+  const [row] = await db<{ snapshot: Record<string, unknown> }[]>`
+    select jsonb_build_object(
+      'title', title, 'details', details, 'link', link, 'dueAt', due_at, 'priority', priority,
+      'reminderRule', reminder_rule, 'handlerId', handler_id, 'status', status,
+      'remindersSent', reminders_sent, 'escalated', escalated, 'transferCount', transfer_count,
+      'exceptionCount', exception_count, 'completedBy', completed_by, 'outcome', outcome
+    ) as snapshot
+    from matters where id = ${id}`;
+  return row?.snapshot ?? null;
+}

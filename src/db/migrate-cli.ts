@@ -1,10 +1,5 @@
-import { loadConfig } from '../config.js';
+import { databaseUrlFrom } from '../config.js';
 import { migrate } from './migrate.js';
 
-const config = loadConfig();
-if (!config.databaseUrl) {
-  console.error('DATABASE_URL is required to migrate');
-  process.exit(2);
-}
-const names = await migrate(config.databaseUrl, console);
+const names = await migrate(databaseUrlFrom(), console);
 console.log(names.length ? `applied ${names.length} migration(s)` : 'database is up to date');

@@ -1,10 +1,10 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/db/migrate.js';
-import { startEmbeddedPostgres } from '../../src/runtime/embedded-postgres.js';
 import { freePort } from '../../src/runtime/free-port.js';
 import { startDevServer } from '../../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../../src/runtime/tools.js';
@@ -20,13 +20,38 @@ declare module 'vitest' {
 
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 
-/** A throwaway database per run on the server at DATABASE_URL, or an embedded one when unset. */
+/** A server for the run when DATABASE_URL names none: a real Postgres from the embedded-postgres package. */
+async function startLocalServer(): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./local-postgres.ts', import.meta.url))],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`local Postgres exited (${code}) before it was ready`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A throwaway database per run, on the server at DATABASE_URL or on one started for the run. */
 async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = process.env.DATABASE_URL;
-  if (!base) {
-    const pg = await startEmbeddedPostgres('memory://', { maxConnections: 32 });
-    return { url: pg.url, drop: () => pg.stop().then(() => undefined) };
-  }
+  const local = process.env.DATABASE_URL ? null : await startLocalServer();
+  const base = process.env.DATABASE_URL ?? local!.url;
   const name = `matterflow_test_${Date.now()}_${process.pid}`;
   const admin = postgres(base, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
@@ -39,6 +64,7 @@ async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
       const again = postgres(base, { max: 1, onnotice: () => {} });
       await again.unsafe(`drop database if exists ${name} with (force)`);
       await again.end();
+      await local?.stop();
     },
   };
 }
@@ -46,7 +72,7 @@ async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
 export default async function setup(project: TestProject) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const db = await testDatabase();
-  if (!new URL(db.url).pathname.includes('test') && process.env.DATABASE_URL) {
+  if (!new URL(db.url).pathname.includes('test')) {
     throw new Error(`refusing to run tests against ${db.url}: its name lacks "test"`);
   }
   await migrate(db.url);

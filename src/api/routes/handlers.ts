@@ -72,15 +72,17 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
           })),
         });
         if (!ok) throw conflict('HANDLER_EXISTS', `handler "${body.id}" already exists`);
+        const handler = present((await getHandler(tx, body.id))!);
         await audit(tx, {
           actorId: actor.subject,
           action: 'handler.created',
-          subject: body.id,
-          data: { name: body.name, supervisorId: body.supervisorId ?? null, channels: body.channels.length },
+          entityType: 'handler',
+          entityId: body.id,
+          after: handler,
         });
-        return (await getHandler(tx, body.id))!;
+        return handler;
       });
-      return reply.code(201).send(present(created));
+      return reply.code(201).send(created);
     },
   );
 

@@ -30,7 +30,13 @@ export const tokenRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, 
           if (!h) throw unprocessable('UNKNOWN_HANDLER', `no handler "${subject}" to issue a token for`);
         }
         await insertToken(tx, token, { subject, role }, actor.subject);
-        await audit(tx, { actorId: actor.subject, action: 'token.issued', subject, data: { role } });
+        await audit(tx, {
+          actorId: actor.subject,
+          action: 'token.issued',
+          entityType: 'token',
+          entityId: subject,
+          after: { subject, role },
+        });
       });
       return reply.code(201).send({ token, subject, role });
     },
