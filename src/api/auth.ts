@@ -20,9 +20,12 @@ export const authPlugin = fp(
       if (!header) return;
       const match = BEARER.exec(header);
       if (!match?.[1]) throw new ApiError(401, 'UNAUTHENTICATED', 'Authorization must be "Bearer <token>"');
-      const principal = await findPrincipal(opts.sql, match[1]);
-      if (!principal) throw new ApiError(401, 'UNAUTHENTICATED', 'this token is unknown or revoked');
-      request.principal = principal;
+      const found = await findPrincipal(opts.sql, match[1]);
+      if ('problem' in found) {
+        const why = { UNKNOWN: 'unknown', REVOKED: 'revoked', EXPIRED: 'expired' }[found.problem];
+        throw new ApiError(401, 'UNAUTHENTICATED', `this token is ${why}`);
+      }
+      request.principal = found.principal;
     });
   },
   { name: 'auth' },

@@ -64,14 +64,27 @@ export const TokenInput = Type.Object(
   {
     subject: Id,
     role: literals(ROLES),
+    expiresAt: Type.Optional(
+      Type.String({ format: 'date-time', description: 'when the token stops working' }),
+    ),
   },
   { additionalProperties: false },
 );
-export const TokenResponse = Type.Object({
-  token: Type.String(),
+
+export const TokenView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
   subject: Type.String(),
   role: Type.String(),
+  createdBy: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.String({ format: 'date-time' }),
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
+export const TokenResponse = Type.Composite([
+  TokenView,
+  Type.Object({ token: Type.String({ description: 'shown once' }) }),
+]);
+export const TokenList = Type.Object({ items: Type.Array(TokenView) });
 
 export const ReminderRuleInput = Type.Object(
   {
