@@ -1,0 +1,176 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createHandler, issueToken, startStack, type TestStack } from '../support/stack.js';
+
+/**
+ * Every route × every caller, with the exact answer. A route added without a row here fails the
+ * first test, so nobody ships a route whose access nobody decided.
+ */
+const CALLERS = [
+  'anonymous',
+  'admin',
+  'manager',
+  'auditor',
+  'source:own',
+  'source:other',
+  'handler:own',
+  'handler:other',
+] as const;
+type Caller = (typeof CALLERS)[number];
+type Expect = Record<Caller, number>;
+
+interface Ctx {
+  ownMatter: string;
+  ownHandler: string;
+  otherHandler: string;
+}
+
+interface Row {
+  /** Fresh objects for this call, so mutating calls never depend on each other. */
+  request: (ctx: Ctx) => Promise<{ path: string; body?: unknown }>;
+  expect: Expect;
+}
+
+let stack: TestStack;
+const tokens = {} as Record<Exclude<Caller, 'anonymous'>, string>;
+let own: { id: string; token: string };
+let other: { id: string; token: string };
+const OWN_SOURCE = `authz-${randomUUID().slice(0, 6)}`;
+
+const only = (allowed: Partial<Expect>, otherwise: number): Expect =>
+  Object.fromEntries(CALLERS.map((c) => [c, allowed[c] ?? (c === 'anonymous' ? 401 : otherwise)])) as Expect;
+const everyone = (status: number): Expect => Object.fromEntries(CALLERS.map((c) => [c, status])) as Expect;
+
+async function newMatter(): Promise<string> {
+  const res = await call(stack, 'POST', '/v1/matters', {
+    token: tokens['source:own'],
+    body: { source: OWN_SOURCE, externalId: randomUUID(), title: 'Authz', handlerId: own.id },
+  });
+  if (res.status !== 201) throw new Error(`creating a matter: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+const ctx = async (): Promise<Ctx> => ({
+  ownMatter: await newMatter(),
+  ownHandler: own.id,
+  otherHandler: other.id,
+});
+
+const TABLE: Record<string, Row> = {
+  'GET /healthz': { request: async () => ({ path: '/healthz' }), expect: everyone(200) },
+  'GET /readyz': { request: async () => ({ path: '/readyz' }), expect: everyone(200) },
+  'POST /v1/handlers': {
+    request: async () => ({
+      path: '/v1/handlers',
+      body: { id: `az-${randomUUID().slice(0, 8)}`, name: 'N', channels: [] },
+    }),
+    expect: only({ admin: 201, manager: 201 }, 403),
+  },
+  'GET /v1/handlers/{id}': {
+    request: async () => ({ path: `/v1/handlers/${own.id}` }),
+    expect: only({}, 200),
+  },
+  'POST /v1/tokens': {
+    request: async () => ({ path: '/v1/tokens', body: { subject: 'someone', role: 'source' } }),
+    expect: only({ admin: 201 }, 403),
+  },
+  'GET /v1/tokens': { request: async () => ({ path: '/v1/tokens' }), expect: only({ admin: 200 }, 403) },
+  'DELETE /v1/tokens/{id}': {
+    request: async () => {
+      const res = await call(stack, 'POST', '/v1/tokens', {
+        token: tokens.admin,
+        body: { subject: 'victim', role: 'source' },
+      });
+      return { path: `/v1/tokens/${res.body.id}` };
+    },
+    expect: only({ admin: 200 }, 403),
+  },
+  'POST /v1/matters': {
+    request: async () => ({
+      path: '/v1/matters',
+      body: { source: OWN_SOURCE, externalId: randomUUID(), title: 'New', handlerId: own.id },
+    }),
+    expect: only({ admin: 201, manager: 201, 'source:own': 201 }, 403),
+  },
+  'GET /v1/matters': { request: async () => ({ path: '/v1/matters' }), expect: only({}, 200) },
+  'GET /v1/matters/{id}': {
+    request: async (c) => ({ path: `/v1/matters/${c.ownMatter}` }),
+    expect: only({ 'source:other': 404, 'handler:other': 404 }, 200),
+  },
+  'POST /v1/matters/{id}/complete': {
+    request: async (c) => ({ path: `/v1/matters/${c.ownMatter}/complete`, body: {} }),
+    expect: only({ 'handler:own': 200 }, 403),
+  },
+  'POST /v1/matters/{id}/transfer': {
+    request: async (c) => ({
+      path: `/v1/matters/${c.ownMatter}/transfer`,
+      body: { toHandlerId: c.otherHandler, reason: 'r' },
+    }),
+    expect: only({ 'handler:own': 200 }, 403),
+  },
+  'POST /v1/matters/{id}/exceptions': {
+    request: async (c) => ({
+      path: `/v1/matters/${c.ownMatter}/exceptions`,
+      body: { eventType: 'X', description: 'd' },
+    }),
+    expect: only({ 'handler:own': 200 }, 403),
+  },
+  'GET /v1/audit': {
+    request: async () => ({ path: '/v1/audit?limit=1' }),
+    expect: only({ admin: 200, auditor: 200 }, 403),
+  },
+  'GET /v1/audit/verify': {
+    request: async () => ({ path: '/v1/audit/verify' }),
+    expect: only({ admin: 200, auditor: 200 }, 403),
+  },
+  // Action links are their own credential: no bearer token of any role opens a forged one.
+  'GET /a/{token}': { request: async () => ({ path: '/a/Zm9yZ2Vk.c2lnbmF0dXJl' }), expect: everyone(404) },
+  'POST /a/{token}': {
+    request: async () => ({ path: '/a/Zm9yZ2Vk.c2lnbmF0dXJl', body: {} }),
+    expect: everyone(404),
+  },
+};
+
+beforeAll(async () => {
+  stack = await startStack();
+  own = await createHandler(stack);
+  other = await createHandler(stack);
+  tokens.admin = stack.adminToken;
+  tokens.manager = await issueToken(stack, 'mgr-1', 'manager');
+  tokens.auditor = await issueToken(stack, 'aud-1', 'auditor');
+  tokens['source:own'] = await issueToken(stack, OWN_SOURCE, 'source');
+  tokens['source:other'] = await issueToken(stack, `${OWN_SOURCE}-x`, 'source');
+  tokens['handler:own'] = own.token;
+  tokens['handler:other'] = other.token;
+});
+afterAll(async () => stack?.close());
+
+describe('authorization', () => {
+  it('has a row for every route the API serves, and no row for a route it does not', async () => {
+    const spec = stack.app.swagger() as { paths: Record<string, Record<string, unknown>> };
+    const served = Object.entries(spec.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`),
+    );
+    expect(
+      served.filter((r) => !(r in TABLE)),
+      'routes without an authorization row',
+    ).toEqual([]);
+    expect(
+      Object.keys(TABLE).filter((r) => !served.includes(r)),
+      'rows for routes that do not exist',
+    ).toEqual([]);
+  });
+
+  const cases = Object.entries(TABLE).flatMap(([route, row]) =>
+    CALLERS.map((caller) => ({ route, caller, row, status: row.expect[caller] })),
+  );
+  it.each(cases)('$route as $caller → $status', async ({ route, caller, row, status }) => {
+    const [method] = route.split(' ') as [string];
+    const { path, body } = await row.request(await ctx());
+    const res = await call(stack, method, path, {
+      token: caller === 'anonymous' ? undefined : tokens[caller],
+      ...(body !== undefined ? { body } : {}),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(status);
+  });
+});
