@@ -34,7 +34,13 @@ export async function recordMatterEvent(sql: Sql, e: RecordEventInput): Promise<
           ${tx.json((e.data.fields ?? {}) as never)}, ${e.actorId ?? ''}, ${e.occurredAt})
         on conflict (matter_id, seq) do nothing`;
     }
-    if (e.type === 'matter.transferred' || e.type === 'matter.completed') {
+    const reassigned = e.type === 'matter.modified' && (e.data.changes as Record<string, unknown>)?.handlerId;
+    if (
+      e.type === 'matter.transferred' ||
+      e.type === 'matter.completed' ||
+      e.type === 'matter.cancelled' ||
+      reassigned
+    ) {
       await revokeLinks(tx, e.state.id, e.occurredAt);
     }
     return true;

@@ -1,5 +1,6 @@
 import { ActionRefusal, Refusal } from './errors.js';
-import type { MatterState } from './matter.js';
+import { type MatterState, PRIORITIES, type Priority } from './matter.js';
+import { parseRule, type ReminderRule, RuleError } from './reminder-rule.js';
 
 export interface CompleteAction {
   actorId: string;
@@ -67,4 +68,86 @@ export function checkFileException(state: MatterState, action: FileExceptionActi
   requireOpenAndHandler(state, action.actorId);
   requireText(action.eventType, 'eventType', true);
   requireText(action.description, 'description', true);
+}
+
+/** A reviewed change of a matter's definition; absent fields stay as they are. */
+export interface ModifyAction {
+  actorId: string;
+  reason: string;
+  title?: string;
+  details?: string | null;
+  link?: string | null;
+  dueAt?: string | null;
+  priority?: Priority;
+  reminderRule?: ReminderRule;
+  handlerId?: string;
+}
+
+export interface CancelAction {
+  actorId: string;
+  reason: string;
+}
+
+export const MODIFIABLE = [
+  'title',
+  'details',
+  'link',
+  'dueAt',
+  'priority',
+  'reminderRule',
+  'handlerId',
+] as const;
+export type Modifiable = (typeof MODIFIABLE)[number];
+export type Changes = Partial<Record<Modifiable, { from: unknown; to: unknown }>>;
+
+function sameValue(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+}
+
+/** What the action would change, field by field; fields set to their current value are no change. */
+export function changesOf(state: MatterState, action: ModifyAction): Changes {
+  const changes: Changes = {};
+  for (const field of MODIFIABLE) {
+    if (action[field] === undefined) continue;
+    const to = field === 'dueAt' && action.dueAt ? new Date(action.dueAt).toISOString() : action[field];
+    if (!sameValue(state[field], to)) changes[field] = { from: state[field], to };
+  }
+  return changes;
+}
+
+function requireOpen(state: MatterState): void {
+  if (state.status !== 'open') {
+    const by = state.completedBy ? ` by ${state.completedBy}` : '';
+    throw new Refusal(ActionRefusal.NOT_OPEN, `matter is already ${state.status}${by}`);
+  }
+}
+
+export function checkModify(state: MatterState, action: ModifyAction): Changes {
+  requireOpen(state);
+  requireText(action.reason, 'reason', true);
+  if (action.title !== undefined) requireText(action.title, 'title', true);
+  if (action.priority !== undefined && !PRIORITIES.includes(action.priority)) {
+    throw new Refusal(ActionRefusal.INVALID_ACTION, `priority must be one of ${PRIORITIES.join(', ')}`);
+  }
+  if (action.dueAt && Number.isNaN(Date.parse(action.dueAt))) {
+    throw new Refusal(ActionRefusal.INVALID_ACTION, 'dueAt must be an RFC 3339 time');
+  }
+  if (action.reminderRule !== undefined) {
+    try {
+      parseRule(action.reminderRule);
+    } catch (err) {
+      if (err instanceof RuleError) throw new Refusal(ActionRefusal.INVALID_ACTION, err.message);
+      throw err;
+    }
+  }
+  const changes = changesOf(state, action);
+  if (Object.keys(changes).length === 0) {
+    throw new Refusal(ActionRefusal.INVALID_ACTION, 'the change request changes nothing');
+  }
+  return changes;
+}
+
+export function checkCancel(state: MatterState, action: CancelAction): void {
+  requireOpen(state);
+  requireText(action.reason, 'reason', true);
 }

@@ -47,6 +47,8 @@ export const EVENT_TYPES = [
   'matter.transferred',
   'matter.completed',
   'exception.filed',
+  'matter.modified',
+  'matter.cancelled',
 ] as const;
 export type MatterEventType = (typeof EVENT_TYPES)[number];
 

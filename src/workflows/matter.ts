@@ -18,11 +18,15 @@ import {
 } from '../activities/contracts.js';
 import type { MatterActivities } from '../activities/index.js';
 import {
+  type CancelAction,
   type CompleteAction,
+  checkCancel,
   checkComplete,
   checkFileException,
+  checkModify,
   checkTransfer,
   type FileExceptionAction,
+  type ModifyAction,
   type TransferAction,
 } from '../domain/actions.js';
 import { ActionRefusal, Refusal } from '../domain/errors.js';
@@ -31,8 +35,10 @@ import { planNext } from '../domain/planner.js';
 import { parseRule } from '../domain/reminder-rule.js';
 import {
   type ActionResult,
+  cancelUpdate,
   completeUpdate,
   fileExceptionUpdate,
+  modifyUpdate,
   stateQuery,
   transferUpdate,
 } from './messages.js';
@@ -220,6 +226,65 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     { validator: (action) => refuseOn(() => checkFileException(state, action)) },
   );
 
+  setHandler(
+    modifyUpdate,
+    async (action: ModifyAction): Promise<ActionResult> => {
+      let changes = guard(() => checkModify(state, action));
+      if (changes.handlerId) {
+        const target = await findHandler(String(changes.handlerId.to));
+        if (!target?.active) {
+          throw ApplicationFailure.create({
+            type: ActionRefusal.UNKNOWN_HANDLER,
+            message: `no active handler "${String(changes.handlerId.to)}" to assign`,
+            nonRetryable: true,
+          });
+        }
+        changes = guard(() => checkModify(state, action));
+      }
+      Object.assign(state, Object.fromEntries(Object.entries(changes).map(([field, c]) => [field, c.to])));
+      if (changes.handlerId) {
+        state.assignedAt = nowIso();
+        state.remindersSent = 0;
+        state.escalated = false;
+      } else if ((changes.dueAt || changes.reminderRule) && escalationStillAhead()) {
+        state.escalated = false;
+      }
+      planVersion += 1;
+      publishSearchAttributes();
+      if (changes.title) upsertMemo({ title: state.title });
+      const data = { changes, reason: action.reason };
+      const event = await record('matter.modified', action.actorId, data);
+      const type = changes.handlerId ? 'matter.assigned' : 'matter.modified';
+      enqueue(event, type, { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS, data);
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkModify(state, action)) },
+  );
+
+  setHandler(
+    cancelUpdate,
+    async (action: CancelAction): Promise<ActionResult> => {
+      state.status = 'cancelled';
+      planVersion += 1;
+      publishSearchAttributes();
+      const event = await record('matter.cancelled', action.actorId, { reason: action.reason });
+      enqueue(event, 'matter.cancelled', { kind: 'handler', handlerId: state.handlerId }, [], {
+        reason: action.reason,
+      });
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkCancel(state, action)) },
+  );
+
+  /** A later due time or a new rule may put the escalation ahead again; one already past stays done. */
+  function escalationStillAhead(): boolean {
+    const rule = parseRule(state.reminderRule);
+    if (rule.escalateAfterMs === null) return false;
+    const assigned = Date.parse(state.assignedAt);
+    const from = state.dueAt ? Math.max(Date.parse(state.dueAt), assigned) : assigned;
+    return from + rule.escalateAfterMs > nowMs();
+  }
+
   publishSearchAttributes();
   upsertMemo({ title: state.title });
   if (!carried) {
@@ -271,10 +336,14 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   }
 }
 
-function refuseOn(check: () => void): void {
+function guard<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (err) {
-    refuse(err);
+    return refuse(err);
   }
+}
+
+function refuseOn(check: () => unknown): void {
+  guard(check);
 }

@@ -1,5 +1,11 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { CompleteAction, FileExceptionAction, TransferAction } from '../domain/actions.js';
+import type {
+  CancelAction,
+  CompleteAction,
+  FileExceptionAction,
+  ModifyAction,
+  TransferAction,
+} from '../domain/actions.js';
 import type { MatterState } from '../domain/matter.js';
 
 /** Contracts shared by the workflow and its callers; clients import this module, never the workflow. */
@@ -14,3 +20,5 @@ export const stateQuery = defineQuery<MatterState>('state');
 export const completeUpdate = defineUpdate<ActionResult, [CompleteAction]>('complete');
 export const transferUpdate = defineUpdate<ActionResult, [TransferAction]>('transfer');
 export const fileExceptionUpdate = defineUpdate<ActionResult, [FileExceptionAction]>('fileException');
+export const modifyUpdate = defineUpdate<ActionResult, [ModifyAction]>('modify');
+export const cancelUpdate = defineUpdate<ActionResult, [CancelAction]>('cancel');

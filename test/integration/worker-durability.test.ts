@@ -78,6 +78,18 @@ describe('when the worker is killed while matters are open', () => {
     );
     expect(ids.some((id) => remindersFor(id).some((h) => Date.parse(h.body.sentAt) > killedAt))).toBe(true);
 
+    // Each notice goes out after its event is recorded: wait until every event's notice is delivered.
+    await eventually(
+      async () => {
+        const [row] = await stack.sql<{ pending: number }[]>`
+          select count(*)::int as pending from matter_events e
+          where e.matter_id in ${stack.sql(ids)} and not exists (
+            select 1 from notifications n where n.matter_id = e.matter_id and n.seq = e.seq and n.status = 'delivered')`;
+        return row!.pending === 0;
+      },
+      'every event’s notice delivered',
+      30_000,
+    );
     for (const id of ids) {
       const events = await stack.sql<
         { seq: number; type: string; index: number | null; skipped: number | null }[]

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { checkComplete, checkFileException, checkTransfer } from '../../src/domain/actions.js';
+import {
+  changesOf,
+  checkCancel,
+  checkComplete,
+  checkFileException,
+  checkModify,
+  checkTransfer,
+} from '../../src/domain/actions.js';
 import { ActionRefusal, type ActionRefusalCode, Refusal } from '../../src/domain/errors.js';
 import type { MatterState } from '../../src/domain/matter.js';
 
@@ -224,5 +231,60 @@ describe('checkFileException', () => {
       'MATTER_NOT_OPEN',
     );
     expect(err.message).toContain('by bob');
+  });
+});
+
+describe('checkModify and changesOf', () => {
+  it('when fields are set to their current values, then they are no change and the request is refused', () => {
+    const state = openMatter();
+    expect(changesOf(state, { actorId: 'mgr', reason: 'r', title: state.title, priority: 'normal' })).toEqual(
+      {},
+    );
+    expectRefusal(
+      state,
+      (s) => checkModify(s, { actorId: 'mgr', reason: 'r', title: s.title }),
+      'INVALID_ACTION',
+    );
+  });
+
+  it('when the due time is written differently but means the same instant, then it is no change', () => {
+    const state = openMatter({ dueAt: '2025-06-02T08:00:00.000Z' });
+    expect(changesOf(state, { actorId: 'mgr', reason: 'r', dueAt: '2025-06-02T16:00:00+08:00' })).toEqual({});
+  });
+
+  it('when fields change, then each is reported with its old and new value', () => {
+    const state = openMatter();
+    expect(checkModify(state, { actorId: 'mgr', reason: 'r', title: 'New title', details: 'More' })).toEqual({
+      title: { from: 'Approve purchase order 77', to: 'New title' },
+      details: { from: null, to: 'More' },
+    });
+  });
+
+  it('when the rule is invalid, the reason empty or the matter closed, then the request is refused', () => {
+    expectRefusal(
+      openMatter(),
+      (s) => checkModify(s, { actorId: 'm', reason: 'r', reminderRule: { every: 'P1M' } }),
+      'INVALID_ACTION',
+    );
+    expectRefusal(
+      openMatter(),
+      (s) => checkModify(s, { actorId: 'm', reason: ' ', title: 'x' }),
+      'INVALID_ACTION',
+    );
+    expectRefusal(
+      completedByBob(),
+      (s) => checkModify(s, { actorId: 'm', reason: 'r', title: 'x' }),
+      'MATTER_NOT_OPEN',
+    );
+  });
+
+  it('when a cancel has no reason or the matter is closed, then it is refused', () => {
+    expectRefusal(openMatter(), (s) => checkCancel(s, { actorId: 'm', reason: '' }), 'INVALID_ACTION');
+    expectRefusal(
+      completedByBob(),
+      (s) => checkCancel(s, { actorId: 'm', reason: 'dup' }),
+      'MATTER_NOT_OPEN',
+    );
+    expect(() => checkCancel(openMatter(), { actorId: 'm', reason: 'dup' })).not.toThrow();
   });
 });

@@ -32,8 +32,10 @@ import type { ReminderRule } from '../../src/domain/reminder-rule.js';
 import { testServerPath } from '../../src/runtime/tools.js';
 import type { matterWorkflow } from '../../src/workflows/matter.js';
 import {
+  cancelUpdate,
   completeUpdate,
   fileExceptionUpdate,
+  modifyUpdate,
   stateQuery,
   transferUpdate,
 } from '../../src/workflows/messages.js';
@@ -640,6 +642,88 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
       expect(delivered).not.toContain(1);
       release();
       await eventually(() => expect(delivered).toContain(1));
+    });
+  });
+
+  it('11. a modified due time re-plans the escalation: none at the old time, one at the new', async () => {
+    const rule = { every: 'P1D', maxCount: 5, escalateAfter: 'PT12H' };
+    await withMatter({ rule, dueInMs: 1 * DAY }, async ({ handle, createdAtMs, fake }) => {
+      await env.sleep(0.5 * DAY);
+      const newDue = new Date(createdAtMs + 3 * DAY).toISOString();
+      const update = await handle.executeUpdate(modifyUpdate, {
+        args: [{ actorId: 'mgr-1', reason: 'customer asked for more time', dueAt: newDue }],
+      });
+      expect(update.state).toMatchObject({ dueAt: newDue, handlerId: 'alice', status: 'open' });
+      const [modified] = ofType(fake, 'matter.modified');
+      expect(modified).toMatchObject({
+        actorId: 'mgr-1',
+        data: { reason: 'customer asked for more time', changes: { dueAt: { to: newDue } } },
+      });
+      expect(modified!.state.nextNoticeAt).toBe(new Date(createdAtMs + 1 * DAY).toISOString());
+      const notice = await eventually(() => noticeFor(fake, modified!) ?? expect.fail('no notice yet'));
+      expect(notice).toMatchObject({
+        type: 'matter.modified',
+        recipient: { kind: 'handler', handlerId: 'alice' },
+      });
+
+      await env.sleep(2 * DAY);
+      expect(ofType(fake, 'matter.escalated')).toEqual([]);
+      await env.sleep(1.5 * DAY);
+      expectOffsets(ofType(fake, 'matter.escalated'), createdAtMs, [3.5 * DAY]);
+    });
+  });
+
+  it('12. a modified handler gets the matter at once and its reminders from then; bad changes are refused', async () => {
+    await withMatter({ rule: { every: 'P1D', maxCount: 2 } }, async ({ handle, fake }) => {
+      await env.sleep(0.5 * DAY);
+      const before = await handle.query(stateQuery);
+      const noChange = await refusal(
+        handle.executeUpdate(modifyUpdate, {
+          args: [{ actorId: 'mgr-1', reason: 'x', title: before.title }],
+        }),
+      );
+      expect(noChange.type).toBe('INVALID_ACTION');
+      const ghost = await refusal(
+        handle.executeUpdate(modifyUpdate, { args: [{ actorId: 'mgr-1', reason: 'x', handlerId: 'ghost' }] }),
+      );
+      expect(ghost.type).toBe('UNKNOWN_HANDLER');
+      expect(await handle.query(stateQuery)).toEqual(before);
+
+      await handle.executeUpdate(modifyUpdate, {
+        args: [{ actorId: 'mgr-1', reason: 'team change', handlerId: 'bob', title: 'Approve loan 43' }],
+      });
+      const [modified] = ofType(fake, 'matter.modified');
+      // A new handler hears of the matter as assigned to them, under the modification's sequence number.
+      const notice = await eventually(
+        () => fake.notices.find((n) => n.seq === modified!.seq) ?? expect.fail('no notice yet'),
+      );
+      expect(notice).toMatchObject({
+        type: 'matter.assigned',
+        recipient: { kind: 'handler', handlerId: 'bob' },
+        actions: HANDLER_ACTIONS,
+      });
+      expect(notice.state).toMatchObject({ handlerId: 'bob', title: 'Approve loan 43', remindersSent: 0 });
+      await env.sleep(2.5 * DAY);
+      const reminders = ofType(fake, 'matter.reminder');
+      expectOffsets(reminders, at(modified!.occurredAt), [1 * DAY, 2 * DAY]);
+      expect(reminders.map((r) => noticeFor(fake, r)?.recipient.handlerId)).toEqual(['bob', 'bob']);
+    });
+  });
+
+  it('13. cancelling ends the matter as cancelled: no more reminders, the handler is told without actions', async () => {
+    await withMatter({ rule: { every: 'P1D', maxCount: 5 } }, async ({ handle, createdAtMs, fake }) => {
+      await env.sleep(1.5 * DAY);
+      const update = await handle.executeUpdate(cancelUpdate, {
+        args: [{ actorId: 'mgr-1', reason: 'duplicate' }],
+      });
+      expect(update.state.status).toBe('cancelled');
+      const result = await resultOf(handle);
+      expect(result.status).toBe('cancelled');
+      const [cancelled] = ofType(fake, 'matter.cancelled');
+      expect(cancelled).toMatchObject({ actorId: 'mgr-1', data: { reason: 'duplicate' } });
+      expect(noticeFor(fake, cancelled!)).toMatchObject({ recipient: { handlerId: 'alice' }, actions: [] });
+      expectOffsets(ofType(fake, 'matter.reminder'), createdAtMs, [1 * DAY]);
+      expect((await handle.describe()).typedSearchAttributes.get(MatterStatus)).toBe('cancelled');
     });
   });
 
