@@ -4,7 +4,13 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Sql } from '../db/client.js';
 import { handlerExists } from '../db/handlers.js';
 import { getMatter, type MatterRow, releaseReservation, reserveMatter } from '../db/matters.js';
-import type { CompleteAction, FileExceptionAction, TransferAction } from '../domain/actions.js';
+import type {
+  CancelAction,
+  CompleteAction,
+  FileExceptionAction,
+  ModifyAction,
+  TransferAction,
+} from '../domain/actions.js';
 import {
   type MatterInput,
   type MatterState,
@@ -16,8 +22,10 @@ import { defaultRuleFor, parseRule, type ReminderRule, RuleError } from '../doma
 import type { matterWorkflow } from '../workflows/matter.js';
 import {
   type ActionResult,
+  cancelUpdate,
   completeUpdate,
   fileExceptionUpdate,
+  modifyUpdate,
   transferUpdate,
 } from '../workflows/messages.js';
 import {
@@ -119,21 +127,32 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
     );
   }
 
+  function checkRule(rule: ReminderRule): void {
+    try {
+      parseRule(rule);
+    } catch (err) {
+      if (err instanceof RuleError) {
+        throw badRequest(err.code, err.message, [{ field: `body.reminderRule.${err.field}` }]);
+      }
+      throw err;
+    }
+  }
+
+  async function checkHandler(handlerId: string): Promise<void> {
+    if (!(await handlerExists(sql, handlerId))) {
+      throw unprocessable('UNKNOWN_HANDLER', `no active handler "${handlerId}"`);
+    }
+  }
+
   return {
+    checkRule,
+    checkHandler,
+
     async create(body: MatterInputBody, createdBy: string): Promise<CreateResult> {
       const priority = body.priority ?? 'normal';
       const reminderRule = body.reminderRule ?? defaultRuleFor(priority);
-      try {
-        parseRule(reminderRule);
-      } catch (err) {
-        if (err instanceof RuleError) {
-          throw badRequest(err.code, err.message, [{ field: `body.reminderRule.${err.field}` }]);
-        }
-        throw err;
-      }
-      if (!(await handlerExists(sql, body.handlerId))) {
-        throw unprocessable('UNKNOWN_HANDLER', `no active handler "${body.handlerId}"`);
-      }
+      checkRule(reminderRule);
+      await checkHandler(body.handlerId);
       const workflowId = workflowIdFor(body.source, body.externalId);
       const input: MatterInput = {
         id: randomUUID(),
@@ -186,6 +205,14 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
 
     fileException(id: string, action: FileExceptionAction) {
       return act(id, (row) => update(row, fileExceptionUpdate, action));
+    },
+
+    modify(id: string, action: ModifyAction) {
+      return act(id, (row) => update(row, modifyUpdate, action));
+    },
+
+    cancel(id: string, action: CancelAction) {
+      return act(id, (row) => update(row, cancelUpdate, action));
     },
 
     load,

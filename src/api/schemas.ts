@@ -286,3 +286,79 @@ export const AuditVerification = Type.Object({
     Type.Null(),
   ]),
 });
+
+const Reason = Text(4000, 'why the change is needed');
+
+export const MatterChanges = Type.Object(
+  {
+    title: Type.Optional(Text(500)),
+    details: Type.Optional(Type.Union([Type.String({ maxLength: 20000 }), Type.Null()])),
+    link: Type.Optional(
+      Type.Union([Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }), Type.Null()]),
+    ),
+    dueAt: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()])),
+    priority: Type.Optional(literals(PRIORITIES)),
+    reminderRule: Type.Optional(ReminderRuleInput),
+    handlerId: Type.Optional(Id),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type MatterChanges = Static<typeof MatterChanges>;
+
+export const ChangeRequestBody = Type.Union([
+  Type.Object(
+    { kind: Type.Literal('add'), matter: MatterInputBody, reason: Reason },
+    { additionalProperties: false, title: 'add a matter' },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal('modify'),
+      matterId: Type.String({ format: 'uuid' }),
+      changes: MatterChanges,
+      reason: Reason,
+    },
+    { additionalProperties: false, title: 'modify a matter (its handler too)' },
+  ),
+  Type.Object(
+    { kind: Type.Literal('delete'), matterId: Type.String({ format: 'uuid' }), reason: Reason },
+    { additionalProperties: false, title: 'delete (cancel) a matter' },
+  ),
+]);
+export type ChangeRequestBody = Static<typeof ChangeRequestBody>;
+
+export const ChangeRequestView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  kind: literals(['add', 'modify', 'delete'] as const),
+  matterId: Nullable(Type.String()),
+  source: Type.String(),
+  externalId: Type.String(),
+  proposed: Type.Record(Type.String(), Type.Unknown()),
+  current: AnyObject,
+  diff: Type.Record(Type.String(), Type.Unknown(), { description: 'field → { from, to }' }),
+  reason: Type.String(),
+  status: literals(['pending', 'approved', 'rejected', 'failed'] as const),
+  makerId: Type.String(),
+  reviewerId: Nullable(Type.String()),
+  reviewComment: Nullable(Type.String()),
+  failure: Nullable(Type.String()),
+  createdAt: DateTime,
+  decidedAt: Nullable(DateTime),
+});
+
+export const ChangeRequestQuery = Type.Object(
+  {
+    status: Type.Optional(literals(['pending', 'approved', 'rejected', 'failed'] as const)),
+    matterId: Type.Optional(Type.String({ format: 'uuid' })),
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ApproveBody = Type.Object(
+  { comment: Type.Optional(Text(4000)) },
+  { additionalProperties: false },
+);
+export const RejectBody = Type.Object(
+  { comment: Text(4000, 'why it is rejected') },
+  { additionalProperties: false },
+);

@@ -1,7 +1,7 @@
 import { hashSecret } from '../security/secret-hash.js';
 import type { Queryable } from './client.js';
 
-export const ROLES = ['admin', 'manager', 'source', 'handler', 'auditor'] as const;
+export const ROLES = ['admin', 'manager', 'reviewer', 'source', 'handler', 'auditor'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {

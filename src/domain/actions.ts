@@ -74,6 +74,8 @@ export function checkFileException(state: MatterState, action: FileExceptionActi
 export interface ModifyAction {
   actorId: string;
   reason: string;
+  /** The reviewed request this applies, and who approved it. */
+  review?: { changeRequestId: string; approvedBy: string };
   title?: string;
   details?: string | null;
   link?: string | null;
@@ -86,6 +88,7 @@ export interface ModifyAction {
 export interface CancelAction {
   actorId: string;
   reason: string;
+  review?: { changeRequestId: string; approvedBy: string };
 }
 
 export const MODIFIABLE = [

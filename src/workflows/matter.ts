@@ -252,7 +252,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       planVersion += 1;
       publishSearchAttributes();
       if (changes.title) upsertMemo({ title: state.title });
-      const data = { changes, reason: action.reason };
+      const data = { changes, reason: action.reason, review: action.review ?? null };
       const event = await record('matter.modified', action.actorId, data);
       const type = changes.handlerId ? 'matter.assigned' : 'matter.modified';
       enqueue(event, type, { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS, data);
@@ -267,7 +267,10 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       state.status = 'cancelled';
       planVersion += 1;
       publishSearchAttributes();
-      const event = await record('matter.cancelled', action.actorId, { reason: action.reason });
+      const event = await record('matter.cancelled', action.actorId, {
+        reason: action.reason,
+        review: action.review ?? null,
+      });
       enqueue(event, 'matter.cancelled', { kind: 'handler', handlerId: state.handlerId }, [], {
         reason: action.reason,
       });

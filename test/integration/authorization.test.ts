@@ -10,6 +10,7 @@ const CALLERS = [
   'anonymous',
   'admin',
   'manager',
+  'reviewer',
   'auditor',
   'source:own',
   'source:other',
@@ -55,6 +56,16 @@ const ctx = async (): Promise<Ctx> => ({
   ownHandler: own.id,
   otherHandler: other.id,
 });
+
+/** A pending request by the manager, to read or to decide. */
+async function pendingChange(c: Ctx): Promise<string> {
+  const res = await call(stack, 'POST', '/v1/change-requests', {
+    token: tokens.manager,
+    body: { kind: 'delete', matterId: c.ownMatter, reason: 'duplicate' },
+  });
+  if (res.status !== 201) throw new Error(`proposing a change: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
 
 const TABLE: Record<string, Row> = {
   'GET /healthz': { request: async () => ({ path: '/healthz' }), expect: everyone(200) },
@@ -115,6 +126,32 @@ const TABLE: Record<string, Row> = {
     }),
     expect: only({ 'handler:own': 200 }, 403),
   },
+  'POST /v1/change-requests': {
+    request: async (c) => ({
+      path: '/v1/change-requests',
+      body: { kind: 'delete', matterId: c.ownMatter, reason: 'dup' },
+    }),
+    expect: only({ admin: 201, manager: 201 }, 403),
+  },
+  'GET /v1/change-requests': {
+    request: async () => ({ path: '/v1/change-requests?status=pending' }),
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200 }, 403),
+  },
+  'GET /v1/change-requests/{id}': {
+    request: async (c) => ({ path: `/v1/change-requests/${await pendingChange(c)}` }),
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200 }, 403),
+  },
+  'POST /v1/change-requests/{id}/approve': {
+    request: async (c) => ({ path: `/v1/change-requests/${await pendingChange(c)}/approve`, body: {} }),
+    expect: only({ admin: 200, reviewer: 200 }, 403),
+  },
+  'POST /v1/change-requests/{id}/reject': {
+    request: async (c) => ({
+      path: `/v1/change-requests/${await pendingChange(c)}/reject`,
+      body: { comment: 'no' },
+    }),
+    expect: only({ admin: 200, reviewer: 200 }, 403),
+  },
   'GET /v1/audit': {
     request: async () => ({ path: '/v1/audit?limit=1' }),
     expect: only({ admin: 200, auditor: 200 }, 403),
@@ -138,6 +175,7 @@ beforeAll(async () => {
   tokens.admin = stack.adminToken;
   tokens.manager = await issueToken(stack, 'mgr-1', 'manager');
   tokens.auditor = await issueToken(stack, 'aud-1', 'auditor');
+  tokens.reviewer = await issueToken(stack, 'rev-1', 'reviewer');
   tokens['source:own'] = await issueToken(stack, OWN_SOURCE, 'source');
   tokens['source:other'] = await issueToken(stack, `${OWN_SOURCE}-x`, 'source');
   tokens['handler:own'] = own.token;

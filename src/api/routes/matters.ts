@@ -68,7 +68,8 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
 }
 
 async function mayRead(sql: Sql, p: Principal, row: MatterRow): Promise<boolean> {
-  if (p.role === 'admin' || p.role === 'manager' || p.role === 'auditor') return true;
+  if (p.role === 'admin' || p.role === 'manager' || p.role === 'reviewer' || p.role === 'auditor')
+    return true;
   if (p.role === 'source') return row.source === p.subject;
   return wasHandledBy(sql, row.id, p.subject);
 }

@@ -1,0 +1,216 @@
+import { audit } from '../db/audit.js';
+import {
+  type ChangeRequestRow,
+  decide,
+  getChangeRequest,
+  insertChangeRequest,
+  markApplied,
+  type NewChangeRequest,
+} from '../db/change-requests.js';
+import type { Sql } from '../db/client.js';
+import type { MatterRow } from '../db/matters.js';
+import { changesOf } from '../domain/actions.js';
+import type { MatterState } from '../domain/matter.js';
+import { defaultRuleFor } from '../domain/reminder-rule.js';
+import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
+import type { MatterService } from './matter-service.js';
+import type { ChangeRequestBody, MatterInputBody } from './schemas.js';
+
+/** The modifiable fields of a matter, as a change request shows them. */
+function definitionOf(row: MatterRow) {
+  return {
+    title: row.title,
+    details: row.details,
+    link: row.link,
+    dueAt: row.dueAt?.toISOString() ?? null,
+    priority: row.priority,
+    reminderRule: row.reminderRule,
+    handlerId: row.handlerId,
+  };
+}
+
+/**
+ * Four eyes on every manager's change: a request holds the full proposal and its diff; only a
+ * different person's approval applies it to the matter.
+ */
+export function changeService({ sql, matters }: { sql: Sql; matters: MatterService }) {
+  async function openMatter(matterId: string): Promise<MatterRow> {
+    const row = await matters.load(matterId);
+    if (row.status !== 'open') throw conflict('MATTER_NOT_OPEN', `matter is already ${row.status}`);
+    return row;
+  }
+
+  async function proposal(body: ChangeRequestBody, makerId: string): Promise<NewChangeRequest> {
+    if (body.kind === 'add') {
+      const priority = body.matter.priority ?? 'normal';
+      const matter = {
+        ...body.matter,
+        priority,
+        reminderRule: body.matter.reminderRule ?? defaultRuleFor(priority),
+      };
+      matters.checkRule(matter.reminderRule);
+      await matters.checkHandler(matter.handlerId);
+      const [exists] = await sql`
+        select 1 from matters where source = ${matter.source} and external_id = ${matter.externalId}`;
+      if (exists)
+        throw conflict('MATTER_EXISTS', `matter ${matter.source}/${matter.externalId} already exists`);
+      const diff = Object.fromEntries(Object.entries(matter).map(([k, v]) => [k, { from: null, to: v }]));
+      return {
+        kind: 'add',
+        matterId: null,
+        source: matter.source,
+        externalId: matter.externalId,
+        proposed: matter,
+        current: null,
+        diff,
+        reason: body.reason,
+        makerId,
+      };
+    }
+    const row = await openMatter(body.matterId);
+    const current = definitionOf(row);
+    const base = {
+      matterId: row.id,
+      source: row.source,
+      externalId: row.externalId,
+      current,
+      reason: body.reason,
+      makerId,
+    };
+    if (body.kind === 'delete') {
+      return { ...base, kind: 'delete', proposed: {}, diff: { status: { from: 'open', to: 'cancelled' } } };
+    }
+    const diff = changesOf(
+      current as unknown as MatterState,
+      { actorId: makerId, reason: body.reason, ...body.changes } as never,
+    );
+    if (Object.keys(diff).length === 0) {
+      throw badRequest('NO_CHANGE', 'every proposed value equals the current one', [
+        { field: 'body.changes' },
+      ]);
+    }
+    if (body.changes.reminderRule) matters.checkRule(body.changes.reminderRule);
+    if (body.changes.handlerId && diff.handlerId) await matters.checkHandler(body.changes.handlerId);
+    return { ...base, kind: 'modify', proposed: body.changes, diff };
+  }
+
+  async function apply(cr: ChangeRequestRow, reviewerId: string): Promise<ChangeRequestRow> {
+    const review = { changeRequestId: cr.id, approvedBy: reviewerId };
+    try {
+      if (cr.kind === 'add') {
+        const created = await matters.create(cr.proposed as unknown as MatterInputBody, cr.makerId);
+        return await markApplied(sql, cr.id, { matterId: created.id });
+      }
+      if (cr.kind === 'modify') {
+        await matters.modify(cr.matterId!, {
+          actorId: cr.makerId,
+          reason: cr.reason,
+          review,
+          ...cr.proposed,
+        });
+      } else {
+        await matters.cancel(cr.matterId!, { actorId: cr.makerId, reason: cr.reason, review });
+      }
+      return cr;
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.statusCode >= 500) {
+        // Nothing reached the matter: the request goes back to the queue for another try.
+        await sql`update change_requests set status = 'pending', reviewer_id = null, review_comment = null,
+          decided_at = null where id = ${cr.id}`;
+        throw err;
+      }
+      const failed = await markApplied(sql, cr.id, { failure: `${err.code}: ${err.message}` });
+      await audit(sql, {
+        actorId: reviewerId,
+        action: 'change_request.failed',
+        entityType: 'change_request',
+        entityId: cr.id,
+        reason: failed.failure,
+      });
+      throw new ApiError(409, 'CHANGE_NOT_APPLIED', `approved, but the matter refused it: ${err.message}`, {
+        changeRequestId: cr.id,
+      });
+    }
+  }
+
+  async function pendingFor(id: string, reviewerId: string): Promise<ChangeRequestRow> {
+    const cr = await getChangeRequest(sql, id);
+    if (!cr) throw notFound('CHANGE_REQUEST_NOT_FOUND', `no change request ${id}`);
+    if (cr.makerId === reviewerId)
+      throw forbidden('the maker of a change cannot review it; a second person must');
+    if (cr.status !== 'pending')
+      throw conflict('CHANGE_NOT_PENDING', `change request is already ${cr.status}`);
+    return cr;
+  }
+
+  return {
+    async propose(body: ChangeRequestBody, makerId: string): Promise<ChangeRequestRow> {
+      const request = await proposal(body, makerId);
+      return sql.begin(async (tx) => {
+        const inserted = await insertChangeRequest(tx, request);
+        if ('pendingId' in inserted) {
+          throw new ApiError(
+            409,
+            'CHANGE_PENDING',
+            'another change to this matter awaits review; decide it first',
+            {
+              changeRequestId: inserted.pendingId,
+            },
+          );
+        }
+        const cr = inserted.created;
+        await audit(tx, {
+          actorId: makerId,
+          action: 'change_request.created',
+          entityType: 'change_request',
+          entityId: cr.id,
+          after: { kind: cr.kind, matterId: cr.matterId, diff: cr.diff },
+          reason: cr.reason,
+        });
+        return cr;
+      });
+    },
+
+    async approve(id: string, reviewerId: string, comment: string | null): Promise<ChangeRequestRow> {
+      await pendingFor(id, reviewerId);
+      const decided = await sql.begin(async (tx) => {
+        const cr = await decide(tx, id, { status: 'approved', reviewerId, comment });
+        if (!cr) throw conflict('CHANGE_NOT_PENDING', 'change request was decided meanwhile');
+        await audit(tx, {
+          actorId: reviewerId,
+          actingFor: null,
+          action: 'change_request.approved',
+          entityType: 'change_request',
+          entityId: id,
+          reason: comment,
+        });
+        return cr;
+      });
+      return apply(decided, reviewerId);
+    },
+
+    async reject(id: string, reviewerId: string, comment: string): Promise<ChangeRequestRow> {
+      await pendingFor(id, reviewerId);
+      return sql.begin(async (tx) => {
+        const cr = await decide(tx, id, { status: 'rejected', reviewerId, comment });
+        if (!cr) throw conflict('CHANGE_NOT_PENDING', 'change request was decided meanwhile');
+        await audit(tx, {
+          actorId: reviewerId,
+          action: 'change_request.rejected',
+          entityType: 'change_request',
+          entityId: id,
+          reason: comment,
+        });
+        return cr;
+      });
+    },
+
+    async get(id: string): Promise<ChangeRequestRow> {
+      const cr = await getChangeRequest(sql, id);
+      if (!cr) throw notFound('CHANGE_REQUEST_NOT_FOUND', `no change request ${id}`);
+      return cr;
+    },
+  };
+}
+
+export type ChangeService = ReturnType<typeof changeService>;

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, createHandler, eventually, issueToken, startStack, type TestStack } from '../support/stack.js';
+
+let stack: TestStack;
+let manager: string;
+let reviewer: string;
+let handler: { id: string; token: string };
+const SOURCE = `ops-${randomUUID().slice(0, 6)}`;
+
+beforeAll(async () => {
+  stack = await startStack();
+  manager = await issueToken(stack, 'mgr-wang', 'manager');
+  reviewer = await issueToken(stack, 'rev-li', 'reviewer');
+  handler = await createHandler(stack);
+});
+afterAll(async () => stack?.close());
+
+const propose = (body: unknown) => call(stack, 'POST', '/v1/change-requests', { token: manager, body });
+const approve = (id: string, token = reviewer) =>
+  call(stack, 'POST', `/v1/change-requests/${id}/approve`, { token, body: { comment: 'checked' } });
+
+/** A matter that went through review, as managers' matters always do. */
+async function reviewedMatter(extra: Record<string, unknown> = {}): Promise<string> {
+  const proposed = await propose({
+    kind: 'add',
+    reason: 'monthly control',
+    matter: {
+      source: SOURCE,
+      externalId: randomUUID(),
+      title: 'Check vault ledger',
+      handlerId: handler.id,
+      ...extra,
+    },
+  });
+  expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
+  const approved = await approve(proposed.body.id);
+  expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+  return approved.body.matterId;
+}
+
+describe('maker-checker review of managers’ changes', () => {
+  it('an added matter waits for review, its maker cannot approve it, and another reviewer’s approval starts it', async () => {
+    const externalId = randomUUID();
+    const proposed = await propose({
+      kind: 'add',
+      reason: 'new control',
+      matter: { source: SOURCE, externalId, title: 'Reconcile branch cash', handlerId: handler.id },
+    });
+    expect(proposed.status).toBe(201);
+    expect(proposed.body).toMatchObject({
+      kind: 'add',
+      status: 'pending',
+      makerId: 'mgr-wang',
+      matterId: null,
+    });
+    expect(proposed.body.diff.title).toEqual({ from: null, to: 'Reconcile branch cash' });
+    const [none] =
+      await stack.sql`select count(*)::int as n from matters where source = ${SOURCE} and external_id = ${externalId}`;
+    expect(none!.n).toBe(0);
+
+    const makerAsReviewer = await issueToken(stack, 'mgr-wang', 'reviewer');
+    const self = await approve(proposed.body.id, makerAsReviewer);
+    expect(self.status).toBe(403);
+    expect(self.body.error.message).toMatch(/maker/);
+
+    const approved = await approve(proposed.body.id);
+    expect(approved.body).toMatchObject({
+      status: 'approved',
+      reviewerId: 'rev-li',
+      reviewComment: 'checked',
+    });
+    const matterId = approved.body.matterId as string;
+    const assigned = await stack.receiver.waitFor(
+      (h) => h.body.matter.id === matterId,
+      'the handler’s notice',
+    );
+    expect(assigned.body.type).toBe('matter.assigned');
+    const detail = await call(stack, 'GET', `/v1/matters/${matterId}`, { token: reviewer });
+    expect(detail.body.events[0]).toMatchObject({ type: 'matter.assigned', actorId: 'mgr-wang' });
+
+    const twice = await approve(proposed.body.id);
+    expect(twice.status).toBe(409);
+    expect(twice.body.error.code).toBe('CHANGE_NOT_PENDING');
+  });
+
+  it('an approved new due time re-plans the escalation to the new time', async () => {
+    const supervisor = await createHandler(stack);
+    const supervised = await createHandler(stack, { supervisorId: supervisor.id });
+    const farDue = new Date(Date.now() + 24 * 3600_000).toISOString();
+    const matterId = await reviewedMatter({
+      handlerId: supervised.id,
+      dueAt: farDue,
+      reminderRule: { every: 'P1D', escalateAfter: 'PT1S' },
+    });
+    const newDue = new Date(Date.now() + 2000);
+    const proposed = await propose({
+      kind: 'modify',
+      matterId,
+      reason: 'deadline moved',
+      changes: { dueAt: newDue.toISOString() },
+    });
+    expect(proposed.body.diff.dueAt).toEqual({ from: farDue, to: newDue.toISOString() });
+    expect((await approve(proposed.body.id)).status).toBe(200);
+
+    const [row] = await stack.sql`select due_at, next_notice_at from matters where id = ${matterId}`;
+    expect(row!.due_at.toISOString()).toBe(newDue.toISOString());
+    expect(row!.next_notice_at.toISOString()).toBe(new Date(newDue.getTime() + 1000).toISOString());
+    const escalation = await stack.receiver.waitFor(
+      (h) => h.body.matter.id === matterId && h.body.type === 'matter.escalated',
+      'the escalation at the new time',
+    );
+    expect(escalation.path).toBe(`/hooks/${supervisor.id}`);
+    expect(Date.parse(escalation.body.sentAt)).toBeGreaterThanOrEqual(newDue.getTime() + 1000);
+    const modified =
+      await stack.sql`select actor_id, data from matter_events where matter_id = ${matterId} and type = 'matter.modified'`;
+    expect(modified[0]).toMatchObject({
+      actor_id: 'mgr-wang',
+      data: { reason: 'deadline moved', review: { changeRequestId: proposed.body.id, approvedBy: 'rev-li' } },
+    });
+  });
+
+  it('an approved delete cancels the run with its reason', async () => {
+    const matterId = await reviewedMatter();
+    const proposed = await propose({ kind: 'delete', matterId, reason: 'raised twice' });
+    expect(proposed.body.diff).toEqual({ status: { from: 'open', to: 'cancelled' } });
+    expect((await approve(proposed.body.id)).status).toBe(200);
+    const { workflowId } = (
+      await stack.sql`select workflow_id as "workflowId" from matters where id = ${matterId}`
+    )[0]!;
+    const result = await stack.temporal.workflow.getHandle(workflowId).result();
+    expect(result.status).toBe('cancelled');
+    const cancelled = await stack.receiver.waitFor(
+      (h) => h.body.matter.id === matterId && h.body.type === 'matter.cancelled',
+      'the cancellation notice',
+    );
+    expect(cancelled.body).toMatchObject({ data: { reason: 'raised twice' }, actions: [] });
+    await eventually(async () => {
+      const [row] = await stack.sql`select status from matters where id = ${matterId}`;
+      return row!.status === 'cancelled';
+    }, 'the projection to show cancelled');
+  });
+
+  it('a rejection leaves the matter as it was, and a second pending change is refused, never lost', async () => {
+    const matterId = await reviewedMatter();
+    const first = await propose({
+      kind: 'modify',
+      matterId,
+      reason: 'rename',
+      changes: { title: 'Renamed' },
+    });
+    expect(first.status).toBe(201);
+    const second = await propose({ kind: 'delete', matterId, reason: 'not needed' });
+    expect(second.status).toBe(409);
+    expect(second.body.error).toMatchObject({
+      code: 'CHANGE_PENDING',
+      details: { changeRequestId: first.body.id },
+    });
+
+    const noComment = await call(stack, 'POST', `/v1/change-requests/${first.body.id}/reject`, {
+      token: reviewer,
+      body: {},
+    });
+    expect(noComment.status).toBe(400);
+    const rejected = await call(stack, 'POST', `/v1/change-requests/${first.body.id}/reject`, {
+      token: reviewer,
+      body: { comment: 'title is fine' },
+    });
+    expect(rejected.body).toMatchObject({ status: 'rejected', reviewComment: 'title is fine' });
+    const [row] = await stack.sql`select title, last_seq from matters where id = ${matterId}`;
+    expect(row!.title).toBe('Check vault ledger');
+    // The assignment is recorded just after the approval starts the run; nothing else may follow it.
+    await eventually(
+      async () => (await stack.sql`select 1 from matter_events where matter_id = ${matterId}`).length > 0,
+      'the assignment',
+    );
+    const events = await stack.sql`select type from matter_events where matter_id = ${matterId}`;
+    expect(events.map((e) => e.type)).toEqual(['matter.assigned']);
+
+    const queue = await call(stack, 'GET', `/v1/change-requests?matterId=${matterId}`, { token: reviewer });
+    expect(queue.body.items.map((c: { status: string }) => c.status)).toEqual(['rejected', 'approved']);
+    const trail =
+      await stack.sql`select action from audit_log where entity_id = ${first.body.id} order by chain_seq`;
+    expect(trail.map((r) => r.action)).toEqual(['change_request.created', 'change_request.rejected']);
+  });
+
+  it('refuses a change that changes nothing, an unknown handler, and a change to a closed matter', async () => {
+    const matterId = await reviewedMatter();
+    const same = await propose({
+      kind: 'modify',
+      matterId,
+      reason: 'x',
+      changes: { title: 'Check vault ledger' },
+    });
+    expect(same.status).toBe(400);
+    expect(same.body.error.code).toBe('NO_CHANGE');
+    const ghost = await propose({ kind: 'modify', matterId, reason: 'x', changes: { handlerId: 'ghost' } });
+    expect(ghost.status).toBe(422);
+    expect(
+      (await call(stack, 'POST', `/v1/matters/${matterId}/complete`, { token: handler.token, body: {} }))
+        .status,
+    ).toBe(200);
+    const closed = await propose({ kind: 'delete', matterId, reason: 'x' });
+    expect(closed.status).toBe(409);
+    expect(closed.body.error.code).toBe('MATTER_NOT_OPEN');
+  });
+});
