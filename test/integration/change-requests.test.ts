@@ -179,6 +179,18 @@ describe('maker-checker review of managers’ changes', () => {
 
     const queue = await call(stack, 'GET', `/v1/change-requests?matterId=${matterId}`, { token: reviewer });
     expect(queue.body.items.map((c: { status: string }) => c.status)).toEqual(['rejected', 'approved']);
+    const asManager = await call(stack, 'GET', `/v1/matters/${matterId}`, { token: manager });
+    expect(
+      asManager.body.changeRequests.map((c: { kind: string; status: string }) => [c.kind, c.status]),
+    ).toEqual([
+      ['modify', 'rejected'],
+      ['add', 'approved'],
+    ]);
+    expect(asManager.body.changeRequests[0].diff).toEqual({
+      title: { from: 'Check vault ledger', to: 'Renamed' },
+    });
+    const asHandler = await call(stack, 'GET', `/v1/matters/${matterId}`, { token: handler.token });
+    expect(asHandler.body).not.toHaveProperty('changeRequests');
     const trail =
       await stack.sql`select action from audit_log where entity_id = ${first.body.id} order by chain_seq`;
     expect(trail.map((r) => r.action)).toEqual(['change_request.created', 'change_request.rejected']);

@@ -16,7 +16,7 @@ import {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-function present(cr: ChangeRequestRow) {
+export function presentChangeRequest(cr: ChangeRequestRow) {
   return { ...cr, createdAt: cr.createdAt.toISOString(), decidedAt: iso(cr.decidedAt) };
 }
 
@@ -43,7 +43,10 @@ export const changeRequestRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; changes:
     },
     async (request, reply) => {
       const cr = await changes.propose(request.body, principalOf(request).subject);
-      return reply.code(201).header('location', `/v1/change-requests/${cr.id}`).send(present(cr));
+      return reply
+        .code(201)
+        .header('location', `/v1/change-requests/${cr.id}`)
+        .send(presentChangeRequest(cr));
     },
   );
 
@@ -61,7 +64,7 @@ export const changeRequestRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; changes:
     },
     async (request) => {
       const { limit, ...filter } = request.query;
-      return { items: (await listChangeRequests(sql, filter, limit)).map(present) };
+      return { items: (await listChangeRequests(sql, filter, limit)).map(presentChangeRequest) };
     },
   );
 
@@ -77,7 +80,7 @@ export const changeRequestRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; changes:
         response: { 200: ChangeRequestView, '4xx': ErrorResponse },
       },
     },
-    async (request) => present(await changes.get(request.params.id)),
+    async (request) => presentChangeRequest(await changes.get(request.params.id)),
   );
 
   app.post(
@@ -94,7 +97,7 @@ export const changeRequestRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; changes:
       },
     },
     async (request) =>
-      present(
+      presentChangeRequest(
         await changes.approve(request.params.id, principalOf(request).subject, request.body.comment ?? null),
       ),
   );
@@ -113,6 +116,8 @@ export const changeRequestRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; changes:
       },
     },
     async (request) =>
-      present(await changes.reject(request.params.id, principalOf(request).subject, request.body.comment)),
+      presentChangeRequest(
+        await changes.reject(request.params.id, principalOf(request).subject, request.body.comment),
+      ),
   );
 };

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import type { Principal } from '../../db/api-tokens.js';
+import { listChangeRequests } from '../../db/change-requests.js';
 import type { Sql } from '../../db/client.js';
 import { listEvents, listFilings } from '../../db/events.js';
 import { listMatters, type MatterRow, wasHandledBy } from '../../db/matters.js';
@@ -9,6 +11,7 @@ import { badRequest, forbidden, notFound } from '../errors.js';
 import type { MatterService } from '../matter-service.js';
 import {
   ActionResponse,
+  ChangeRequestView,
   CompleteBody,
   CreatedMatter,
   ErrorResponse,
@@ -20,8 +23,15 @@ import {
   MatterListQuery,
   TransferBody,
 } from '../schemas.js';
+import { presentChangeRequest } from './change-requests.js';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+/** Staff also see the matter's change requests, pending ones with their diffs. */
+const MatterView = Type.Composite([
+  MatterDetail,
+  Type.Object({ changeRequests: Type.Optional(Type.Array(ChangeRequestView)) }),
+]);
 
 export function presentMatter(row: MatterRow) {
   return {
@@ -163,7 +173,7 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; matters: Matter
         summary: 'A matter with its events, exception filings and notifications',
         security: secured,
         params: MatterIdParams,
-        response: { 200: MatterDetail, '4xx': ErrorResponse },
+        response: { 200: MatterView, '4xx': ErrorResponse },
       },
     },
     async (request) => {
@@ -175,8 +185,11 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; matters: Matter
         listFilings(sql, row.id),
         listNotifications(sql, row.id),
       ]);
+      const staff = p.role !== 'handler' && p.role !== 'source';
+      const changes = staff ? await listChangeRequests(sql, { matterId: row.id }, 200) : null;
       return {
         ...presentMatter(row),
+        ...(changes ? { changeRequests: changes.map(presentChangeRequest) } : {}),
         events: events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })),
         exceptions: filings.map((f) => ({ ...f, filedAt: f.filedAt.toISOString() })),
         notifications: notifications.map((n) => ({
