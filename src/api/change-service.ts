@@ -41,6 +41,7 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
   }
 
   async function proposal(body: ChangeRequestBody, makerId: string): Promise<NewChangeRequest> {
+    const effectiveAt = body.effectiveAt ? new Date(body.effectiveAt) : null;
     if (body.kind === 'add') {
       const priority = body.matter.priority ?? 'normal';
       const matter = {
@@ -64,6 +65,7 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
         current: null,
         diff,
         reason: body.reason,
+        effectiveAt,
         makerId,
       };
     }
@@ -75,6 +77,7 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
       externalId: row.externalId,
       current,
       reason: body.reason,
+      effectiveAt,
       makerId,
     };
     if (body.kind === 'delete') {
@@ -96,20 +99,31 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
 
   async function apply(cr: ChangeRequestRow, reviewerId: string): Promise<ChangeRequestRow> {
     const review = { changeRequestId: cr.id, approvedBy: reviewerId };
+    const later = cr.effectiveAt && cr.effectiveAt.getTime() > Date.now() ? cr.effectiveAt : null;
     try {
       if (cr.kind === 'add') {
-        const created = await matters.create(cr.proposed as unknown as MatterInputBody, cr.makerId);
+        const body = cr.proposed as unknown as MatterInputBody;
+        const created = await matters.create(body, cr.makerId, { startAt: later });
         return await markApplied(sql, cr.id, { matterId: created.id });
       }
-      if (cr.kind === 'modify') {
-        await matters.modify(cr.matterId!, {
-          actorId: cr.makerId,
-          reason: cr.reason,
-          review,
-          ...cr.proposed,
+      const change =
+        cr.kind === 'modify'
+          ? ({
+              kind: 'modify',
+              action: { actorId: cr.makerId, reason: cr.reason, review, ...cr.proposed },
+            } as const)
+          : ({ kind: 'delete', action: { actorId: cr.makerId, reason: cr.reason, review } } as const);
+      if (later) {
+        // The matter's workflow holds the approved change durably and applies it at its time.
+        await matters.schedule(cr.matterId!, {
+          changeRequestId: cr.id,
+          effectiveAt: later.toISOString(),
+          ...change,
         });
+      } else if (change.kind === 'modify') {
+        await matters.modify(cr.matterId!, change.action);
       } else {
-        await matters.cancel(cr.matterId!, { actorId: cr.makerId, reason: cr.reason, review });
+        await matters.cancel(cr.matterId!, change.action);
       }
       return cr;
     } catch (err) {

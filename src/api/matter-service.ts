@@ -9,6 +9,7 @@ import type {
   CompleteAction,
   FileExceptionAction,
   ModifyAction,
+  ScheduledChange,
   TransferAction,
 } from '../domain/actions.js';
 import {
@@ -26,6 +27,7 @@ import {
   completeUpdate,
   fileExceptionUpdate,
   modifyUpdate,
+  scheduleChangeUpdate,
   transferUpdate,
 } from '../workflows/messages.js';
 import {
@@ -76,13 +78,18 @@ function inputFromRow(row: MatterRow): MatterInput {
 }
 
 export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: MatterServiceDeps) {
-  async function startWorkflow(input: MatterInput, workflowId: string): Promise<void> {
+  async function startWorkflow(
+    input: MatterInput,
+    workflowId: string,
+    startAt: Date | null = null,
+  ): Promise<void> {
     try {
       await temporal.workflow.start<typeof matterWorkflow>('matterWorkflow', {
         workflowId,
         taskQueue,
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
+        ...(startAt && startAt.getTime() > Date.now() ? { startDelay: startAt.getTime() - Date.now() } : {}),
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         memo: { title: input.title },
         typedSearchAttributes: [
@@ -148,7 +155,12 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
     checkRule,
     checkHandler,
 
-    async create(body: MatterInputBody, createdBy: string): Promise<CreateResult> {
+    /** `startAt` in the future delays the matter: its run starts, and its clock counts, from then. */
+    async create(
+      body: MatterInputBody,
+      createdBy: string,
+      options: { startAt?: Date | null } = {},
+    ): Promise<CreateResult> {
       const priority = body.priority ?? 'normal';
       const reminderRule = body.reminderRule ?? defaultRuleFor(priority);
       checkRule(reminderRule);
@@ -166,7 +178,7 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
         reminderRule,
         handlerId: body.handlerId,
         createdBy,
-        createdAt: new Date().toISOString(),
+        createdAt: (options.startAt ?? new Date()).toISOString(),
       };
       const requestHash = canonicalHash(body);
       const reservation = await reserveMatter(sql, { ...input, workflowId, requestHash });
@@ -185,7 +197,7 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
         return { created: false, id: row.id, workflowId, status: row.status };
       }
       try {
-        await startWorkflow(input, workflowId);
+        await startWorkflow(input, workflowId, options.startAt ?? null);
       } catch (err) {
         await releaseReservation(sql, input.id).catch(() => {});
         const mapped = toApiError(err);
@@ -209,6 +221,10 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
 
     modify(id: string, action: ModifyAction) {
       return act(id, (row) => update(row, modifyUpdate, action));
+    },
+
+    schedule(id: string, change: ScheduledChange) {
+      return act(id, (row) => update(row, scheduleChangeUpdate, change));
     },
 
     cancel(id: string, action: CancelAction) {

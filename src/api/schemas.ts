@@ -288,6 +288,12 @@ export const AuditVerification = Type.Object({
 });
 
 const Reason = Text(4000, 'why the change is needed');
+const EffectiveAt = Type.Optional(
+  Type.String({
+    format: 'date-time',
+    description: 'when the approved change takes effect; at approval when absent',
+  }),
+);
 
 export const MatterChanges = Type.Object(
   {
@@ -307,7 +313,7 @@ export type MatterChanges = Static<typeof MatterChanges>;
 
 export const ChangeRequestBody = Type.Union([
   Type.Object(
-    { kind: Type.Literal('add'), matter: MatterInputBody, reason: Reason },
+    { kind: Type.Literal('add'), matter: MatterInputBody, reason: Reason, effectiveAt: EffectiveAt },
     { additionalProperties: false, title: 'add a matter' },
   ),
   Type.Object(
@@ -316,11 +322,17 @@ export const ChangeRequestBody = Type.Union([
       matterId: Type.String({ format: 'uuid' }),
       changes: MatterChanges,
       reason: Reason,
+      effectiveAt: EffectiveAt,
     },
     { additionalProperties: false, title: 'modify a matter (its handler too)' },
   ),
   Type.Object(
-    { kind: Type.Literal('delete'), matterId: Type.String({ format: 'uuid' }), reason: Reason },
+    {
+      kind: Type.Literal('delete'),
+      matterId: Type.String({ format: 'uuid' }),
+      reason: Reason,
+      effectiveAt: EffectiveAt,
+    },
     { additionalProperties: false, title: 'delete (cancel) a matter' },
   ),
 ]);
@@ -336,6 +348,7 @@ export const ChangeRequestView = Type.Object({
   current: AnyObject,
   diff: Type.Record(Type.String(), Type.Unknown(), { description: 'field → { from, to }' }),
   reason: Type.String(),
+  effectiveAt: Nullable(DateTime),
   status: literals(['pending', 'approved', 'rejected', 'failed'] as const),
   makerId: Type.String(),
   reviewerId: Nullable(Type.String()),

@@ -13,6 +13,8 @@ export interface ChangeRequestRow {
   current: Record<string, unknown> | null;
   diff: Record<string, unknown>;
   reason: string;
+  /** When an approved change takes effect; null means at approval. */
+  effectiveAt: Date | null;
   status: ChangeStatus;
   makerId: string;
   reviewerId: string | null;
@@ -23,12 +25,21 @@ export interface ChangeRequestRow {
 }
 
 const columns = (db: Queryable) => db`id, kind, matter_id as "matterId", source, external_id as "externalId",
-  proposed, current, diff, reason, status, maker_id as "makerId", reviewer_id as "reviewerId",
+  proposed, current, diff, reason, effective_at as "effectiveAt", status, maker_id as "makerId", reviewer_id as "reviewerId",
   review_comment as "reviewComment", failure, created_at as "createdAt", decided_at as "decidedAt"`;
 
 export type NewChangeRequest = Pick<
   ChangeRequestRow,
-  'kind' | 'matterId' | 'source' | 'externalId' | 'proposed' | 'current' | 'diff' | 'reason' | 'makerId'
+  | 'kind'
+  | 'matterId'
+  | 'source'
+  | 'externalId'
+  | 'proposed'
+  | 'current'
+  | 'diff'
+  | 'reason'
+  | 'effectiveAt'
+  | 'makerId'
 >;
 
 /** Inserts a pending request; when one is already pending for the same matter, returns that one's id instead. */
@@ -37,9 +48,9 @@ export async function insertChangeRequest(
   r: NewChangeRequest,
 ): Promise<{ created: ChangeRequestRow } | { pendingId: string }> {
   const [row] = await db<ChangeRequestRow[]>`
-    insert into change_requests (kind, matter_id, source, external_id, proposed, current, diff, reason, maker_id)
+    insert into change_requests (kind, matter_id, source, external_id, proposed, current, diff, reason, effective_at, maker_id)
     values (${r.kind}, ${r.matterId}, ${r.source}, ${r.externalId}, ${db.json(r.proposed as never)},
-      ${r.current ? db.json(r.current as never) : null}, ${db.json(r.diff as never)}, ${r.reason}, ${r.makerId})
+      ${r.current ? db.json(r.current as never) : null}, ${db.json(r.diff as never)}, ${r.reason}, ${r.effectiveAt}, ${r.makerId})
     on conflict (source, external_id) where status = 'pending' do nothing
     returning ${columns(db)}`;
   if (row) return { created: row };

@@ -154,3 +154,22 @@ export function checkCancel(state: MatterState, action: CancelAction): void {
   requireOpen(state);
   requireText(action.reason, 'reason', true);
 }
+
+/** An approved change that takes effect later; the matter's workflow applies it at that time. */
+export type ScheduledChange =
+  | { changeRequestId: string; effectiveAt: string; kind: 'modify'; action: ModifyAction }
+  | { changeRequestId: string; effectiveAt: string; kind: 'delete'; action: CancelAction };
+
+export function checkSchedule(state: MatterState, change: ScheduledChange): void {
+  if (Number.isNaN(Date.parse(change.effectiveAt))) {
+    throw new Refusal(ActionRefusal.INVALID_ACTION, 'effectiveAt must be an RFC 3339 time');
+  }
+  if (state.scheduledChanges.some((c) => c.changeRequestId === change.changeRequestId)) {
+    throw new Refusal(
+      ActionRefusal.INVALID_ACTION,
+      `change request ${change.changeRequestId} is already scheduled`,
+    );
+  }
+  if (change.kind === 'modify') checkModify(state, change.action);
+  else checkCancel(state, change.action);
+}

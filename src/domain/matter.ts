@@ -1,3 +1,4 @@
+import type { ScheduledChange } from './actions.js';
 import type { ReminderRule } from './reminder-rule.js';
 
 export const MATTER_STATUSES = ['open', 'completed', 'cancelled'] as const;
@@ -38,6 +39,8 @@ export interface MatterState extends MatterInput {
   completedAt: string | null;
   completedBy: string | null;
   outcome: string | null;
+  /** Approved changes waiting for their effective time, earliest first. */
+  scheduledChanges: ScheduledChange[];
 }
 
 export const EVENT_TYPES = [
@@ -49,6 +52,8 @@ export const EVENT_TYPES = [
   'exception.filed',
   'matter.modified',
   'matter.cancelled',
+  'change.scheduled',
+  'change.failed',
 ] as const;
 export type MatterEventType = (typeof EVENT_TYPES)[number];
 

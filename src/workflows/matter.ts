@@ -24,9 +24,11 @@ import {
   checkComplete,
   checkFileException,
   checkModify,
+  checkSchedule,
   checkTransfer,
   type FileExceptionAction,
   type ModifyAction,
+  type ScheduledChange,
   type TransferAction,
 } from '../domain/actions.js';
 import { ActionRefusal, Refusal } from '../domain/errors.js';
@@ -39,6 +41,7 @@ import {
   completeUpdate,
   fileExceptionUpdate,
   modifyUpdate,
+  scheduleChangeUpdate,
   stateQuery,
   transferUpdate,
 } from './messages.js';
@@ -103,6 +106,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
         completedAt: null,
         completedBy: null,
         outcome: null,
+        scheduledChanges: [],
       };
   // Notices go out concurrently: a receiver that is down must not hold back another handler's notice.
   const inFlight = new Set<Promise<void>>();
@@ -226,57 +230,87 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     { validator: (action) => refuseOn(() => checkFileException(state, action)) },
   );
 
-  setHandler(
-    modifyUpdate,
-    async (action: ModifyAction): Promise<ActionResult> => {
-      let changes = guard(() => checkModify(state, action));
-      if (changes.handlerId) {
-        const target = await findHandler(String(changes.handlerId.to));
-        if (!target?.active) {
-          throw ApplicationFailure.create({
-            type: ActionRefusal.UNKNOWN_HANDLER,
-            message: `no active handler "${String(changes.handlerId.to)}" to assign`,
-            nonRetryable: true,
-          });
-        }
-        changes = guard(() => checkModify(state, action));
+  async function applyModify(action: ModifyAction): Promise<ActionResult> {
+    let changes = guard(() => checkModify(state, action));
+    if (changes.handlerId) {
+      const target = await findHandler(String(changes.handlerId.to));
+      if (!target?.active) {
+        throw ApplicationFailure.create({
+          type: ActionRefusal.UNKNOWN_HANDLER,
+          message: `no active handler "${String(changes.handlerId.to)}" to assign`,
+          nonRetryable: true,
+        });
       }
-      Object.assign(state, Object.fromEntries(Object.entries(changes).map(([field, c]) => [field, c.to])));
-      if (changes.handlerId) {
-        state.assignedAt = nowIso();
-        state.remindersSent = 0;
-        state.escalated = false;
-      } else if ((changes.dueAt || changes.reminderRule) && escalationStillAhead()) {
-        state.escalated = false;
-      }
-      planVersion += 1;
-      publishSearchAttributes();
-      if (changes.title) upsertMemo({ title: state.title });
-      const data = { changes, reason: action.reason, review: action.review ?? null };
-      const event = await record('matter.modified', action.actorId, data);
-      const type = changes.handlerId ? 'matter.assigned' : 'matter.modified';
-      enqueue(event, type, { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS, data);
-      return { seq: event.seq, state: event.after };
-    },
-    { validator: (action) => refuseOn(() => checkModify(state, action)) },
-  );
+      changes = guard(() => checkModify(state, action));
+    }
+    Object.assign(state, Object.fromEntries(Object.entries(changes).map(([field, c]) => [field, c.to])));
+    if (changes.handlerId) {
+      state.assignedAt = nowIso();
+      state.remindersSent = 0;
+      state.escalated = false;
+    } else if ((changes.dueAt || changes.reminderRule) && escalationStillAhead()) {
+      state.escalated = false;
+    }
+    planVersion += 1;
+    publishSearchAttributes();
+    if (changes.title) upsertMemo({ title: state.title });
+    const data = { changes, reason: action.reason, review: action.review ?? null };
+    const event = await record('matter.modified', action.actorId, data);
+    const type = changes.handlerId ? 'matter.assigned' : 'matter.modified';
+    enqueue(event, type, { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS, data);
+    return { seq: event.seq, state: event.after };
+  }
 
-  setHandler(
-    cancelUpdate,
-    async (action: CancelAction): Promise<ActionResult> => {
-      state.status = 'cancelled';
-      planVersion += 1;
-      publishSearchAttributes();
-      const event = await record('matter.cancelled', action.actorId, {
-        reason: action.reason,
-        review: action.review ?? null,
+  async function applyCancel(action: CancelAction): Promise<ActionResult> {
+    guard(() => checkCancel(state, action));
+    state.status = 'cancelled';
+    planVersion += 1;
+    publishSearchAttributes();
+    const data = { reason: action.reason, review: action.review ?? null };
+    const event = await record('matter.cancelled', action.actorId, data);
+    enqueue(event, 'matter.cancelled', { kind: 'handler', handlerId: state.handlerId }, [], {
+      reason: action.reason,
+    });
+    return { seq: event.seq, state: event.after };
+  }
+
+  /** A change approved for later is applied at its time, or recorded as failed when the matter no longer allows it. */
+  async function applyScheduled(change: ScheduledChange): Promise<void> {
+    try {
+      if (change.kind === 'modify') await applyModify(change.action);
+      else await applyCancel(change.action);
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure)) throw err;
+      await record('change.failed', change.action.actorId, {
+        changeRequestId: change.changeRequestId,
+        reason: err.message,
+        code: err.type,
       });
-      enqueue(event, 'matter.cancelled', { kind: 'handler', handlerId: state.handlerId }, [], {
-        reason: action.reason,
+    }
+  }
+
+  setHandler(modifyUpdate, applyModify, {
+    validator: (action) => refuseOn(() => checkModify(state, action)),
+  });
+  setHandler(cancelUpdate, applyCancel, {
+    validator: (action) => refuseOn(() => checkCancel(state, action)),
+  });
+  setHandler(
+    scheduleChangeUpdate,
+    async (change: ScheduledChange): Promise<ActionResult> => {
+      state.scheduledChanges = [...state.scheduledChanges, change].sort(
+        (a, b) => Date.parse(a.effectiveAt) - Date.parse(b.effectiveAt),
+      );
+      planVersion += 1;
+      const event = await record('change.scheduled', change.action.actorId, {
+        changeRequestId: change.changeRequestId,
+        kind: change.kind,
+        effectiveAt: change.effectiveAt,
+        reason: change.action.reason,
       });
       return { seq: event.seq, state: event.after };
     },
-    { validator: (action) => refuseOn(() => checkCancel(state, action)) },
+    { validator: (change) => refuseOn(() => checkSchedule(state, change)) },
   );
 
   /** A later due time or a new rule may put the escalation ahead again; one already past stays done. */
@@ -304,13 +338,24 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     }
     const next = planFromState();
     state.nextNoticeAt = next ? new Date(next.at).toISOString() : null;
+    const change = state.scheduledChanges[0];
+    const wakeAt = Math.min(
+      next?.at ?? Number.POSITIVE_INFINITY,
+      change ? Date.parse(change.effectiveAt) : Number.POSITIVE_INFINITY,
+    );
     const seen = planVersion;
     const interrupted = () => planVersion !== seen || state.status !== 'open';
-    if (!next) {
+    if (wakeAt === Number.POSITIVE_INFINITY) {
       await condition(interrupted);
       continue;
     }
-    if (await condition(interrupted, Math.max(0, next.at - nowMs()))) continue;
+    if (await condition(interrupted, Math.max(0, wakeAt - nowMs()))) continue;
+    if (change && Date.parse(change.effectiveAt) <= nowMs()) {
+      state.scheduledChanges = state.scheduledChanges.slice(1);
+      await applyScheduled(change);
+      continue;
+    }
+    if (!next) continue;
     if (next.kind === 'reminder') {
       state.remindersSent = next.index + 1;
       const event = await record('matter.reminder', null, { index: next.index, skipped: next.skipped });

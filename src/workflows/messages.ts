@@ -4,6 +4,7 @@ import type {
   CompleteAction,
   FileExceptionAction,
   ModifyAction,
+  ScheduledChange,
   TransferAction,
 } from '../domain/actions.js';
 import type { MatterState } from '../domain/matter.js';
@@ -22,3 +23,4 @@ export const transferUpdate = defineUpdate<ActionResult, [TransferAction]>('tran
 export const fileExceptionUpdate = defineUpdate<ActionResult, [FileExceptionAction]>('fileException');
 export const modifyUpdate = defineUpdate<ActionResult, [ModifyAction]>('modify');
 export const cancelUpdate = defineUpdate<ActionResult, [CancelAction]>('cancel');
+export const scheduleChangeUpdate = defineUpdate<ActionResult, [ScheduledChange]>('scheduleChange');

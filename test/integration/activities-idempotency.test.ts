@@ -68,6 +68,7 @@ async function givenMatter(): Promise<{ state: MatterState; workflowId: string }
     completedAt: null,
     completedBy: null,
     outcome: null,
+    scheduledChanges: [],
   };
   const workflowId = `matter:act:${state.externalId}`;
   await reserveMatter(sql, { ...state, workflowId, requestHash: 'x' });

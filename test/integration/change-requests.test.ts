@@ -196,6 +196,47 @@ describe('maker-checker review of managers’ changes', () => {
     expect(trail.map((r) => r.action)).toEqual(['change_request.created', 'change_request.rejected']);
   });
 
+  it('an approved change with an effective time takes effect then, not at approval', async () => {
+    const matterId = await reviewedMatter();
+    const effectiveAt = new Date(Date.now() + 2500);
+    const later = await propose({
+      kind: 'modify',
+      matterId,
+      reason: 'new quarter',
+      effectiveAt: effectiveAt.toISOString(),
+      changes: { title: 'Check vault ledger (Q1)' },
+    });
+    expect(later.body.effectiveAt).toBe(effectiveAt.toISOString());
+    expect((await approve(later.body.id)).status).toBe(200);
+    const [now] = await stack.sql`select title from matters where id = ${matterId}`;
+    expect(now!.title).toBe('Check vault ledger');
+    const modified = await eventually(async () => {
+      const rows =
+        await stack.sql`select occurred_at from matter_events where matter_id = ${matterId} and type = 'matter.modified'`;
+      return rows[0];
+    }, 'the change at its effective time');
+    expect(modified.occurred_at.getTime()).toBeGreaterThanOrEqual(effectiveAt.getTime());
+    const [after] = await stack.sql`select title from matters where id = ${matterId}`;
+    expect(after!.title).toBe('Check vault ledger (Q1)');
+
+    const startAt = new Date(Date.now() + 2500);
+    const added = await propose({
+      kind: 'add',
+      reason: 'starts next shift',
+      effectiveAt: startAt.toISOString(),
+      matter: { source: SOURCE, externalId: randomUUID(), title: 'Night audit', handlerId: handler.id },
+    });
+    const approved = await approve(added.body.id);
+    const newId = approved.body.matterId as string;
+    expect(await stack.sql`select 1 from matter_events where matter_id = ${newId}`).toHaveLength(0);
+    const assigned = await stack.receiver.waitFor(
+      (h) => h.body.matter.id === newId,
+      'the delayed matter’s notice',
+    );
+    expect(Date.parse(assigned.body.sentAt)).toBeGreaterThanOrEqual(startAt.getTime());
+    expect(assigned.body.matter.createdAt).toBe(startAt.toISOString());
+  });
+
   it('refuses a change that changes nothing, an unknown handler, and a change to a closed matter', async () => {
     const matterId = await reviewedMatter();
     const same = await propose({

@@ -35,6 +35,7 @@ function openMatter(overrides: Partial<MatterState> = {}): MatterState {
     completedAt: null,
     completedBy: null,
     outcome: null,
+    scheduledChanges: [],
     ...overrides,
   };
 }

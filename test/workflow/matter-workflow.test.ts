@@ -27,6 +27,7 @@ import type {
 } from '../../src/activities/contracts.js';
 import { HANDLER_ACTIONS } from '../../src/activities/contracts.js';
 import type { MatterActivities } from '../../src/activities/index.js';
+import type { ScheduledChange } from '../../src/domain/actions.js';
 import type { MatterInput, MatterState } from '../../src/domain/matter.js';
 import type { ReminderRule } from '../../src/domain/reminder-rule.js';
 import { testServerPath } from '../../src/runtime/tools.js';
@@ -36,6 +37,7 @@ import {
   completeUpdate,
   fileExceptionUpdate,
   modifyUpdate,
+  scheduleChangeUpdate,
   stateQuery,
   transferUpdate,
 } from '../../src/workflows/messages.js';
@@ -724,6 +726,45 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
       expect(noticeFor(fake, cancelled!)).toMatchObject({ recipient: { handlerId: 'alice' }, actions: [] });
       expectOffsets(ofType(fake, 'matter.reminder'), createdAtMs, [1 * DAY]);
       expect((await handle.describe()).typedSearchAttributes.get(MatterStatus)).toBe('cancelled');
+    });
+  });
+
+  it('14. an approved change with an effective time waits for it; one the matter no longer allows is recorded as failed', async () => {
+    await withMatter({ rule: { every: 'P1D', maxCount: 5 } }, async ({ handle, createdAtMs, fake }) => {
+      const day = (n: number) => new Date(createdAtMs + n * DAY).toISOString();
+      const revise = { actorId: 'mgr-1', reason: 'from Monday', title: 'Approve loan 42 (revised)' };
+      const schedule = (change: ScheduledChange) =>
+        handle.executeUpdate(scheduleChangeUpdate, { args: [change] });
+      await schedule({
+        changeRequestId: 'cr-2',
+        effectiveAt: day(2.5),
+        kind: 'delete',
+        action: { actorId: 'mgr-1', reason: 'closing' },
+      });
+      await schedule({ changeRequestId: 'cr-1', effectiveAt: day(1.5), kind: 'modify', action: revise });
+      // Valid when approved, but by its time cr-1 has already made the same change.
+      await schedule({ changeRequestId: 'cr-3', effectiveAt: day(2), kind: 'modify', action: revise });
+      const duplicate = await refusal(
+        schedule({ changeRequestId: 'cr-1', effectiveAt: day(1.5), kind: 'modify', action: revise }),
+      );
+      expect(duplicate.type).toBe('INVALID_ACTION');
+      const scheduled = (await handle.query(stateQuery)).scheduledChanges;
+      expect(scheduled.map((c) => c.changeRequestId)).toEqual(['cr-1', 'cr-3', 'cr-2']);
+      expect(ofType(fake, 'change.scheduled')).toHaveLength(3);
+
+      await env.sleep(1 * DAY);
+      expect(ofType(fake, 'matter.modified')).toEqual([]);
+      await env.sleep(1.2 * DAY);
+      expectOffsets(ofType(fake, 'matter.modified'), createdAtMs, [1.5 * DAY]);
+      expect(ofType(fake, 'matter.modified')[0]!.state.title).toBe('Approve loan 42 (revised)');
+      const [failed] = ofType(fake, 'change.failed');
+      expectNear(at(failed!.occurredAt) - createdAtMs, 2 * DAY, 'failed change');
+      expect(failed!.data).toMatchObject({ changeRequestId: 'cr-3', code: 'INVALID_ACTION' });
+
+      await env.sleep(1 * DAY);
+      const result = await resultOf(handle);
+      expect(result).toMatchObject({ status: 'cancelled', scheduledChanges: [] });
+      expectOffsets(ofType(fake, 'matter.cancelled'), createdAtMs, [2.5 * DAY]);
     });
   });
 

@@ -17,7 +17,12 @@ import {
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function presentChangeRequest(cr: ChangeRequestRow) {
-  return { ...cr, createdAt: cr.createdAt.toISOString(), decidedAt: iso(cr.decidedAt) };
+  return {
+    ...cr,
+    effectiveAt: iso(cr.effectiveAt),
+    createdAt: cr.createdAt.toISOString(),
+    decidedAt: iso(cr.decidedAt),
+  };
 }
 
 const secured = [{ bearer: [] }];

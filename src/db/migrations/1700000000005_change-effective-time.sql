@@ -1,0 +1,3 @@
+-- Up Migration
+
+alter table change_requests add column effective_at timestamptz;
