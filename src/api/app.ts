@@ -83,8 +83,9 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   await app.register(healthRoutes, { sql, temporal });
   await app.register(handlerRoutes, { sql });
   await app.register(tokenRoutes, { sql });
-  await app.register(matterRoutes, { sql, matters });
-  await app.register(changeRequestRoutes, { sql, changes: changeService({ sql, matters }) });
+  const changes = changeService({ sql, matters });
+  await app.register(matterRoutes, { sql, matters, changes });
+  await app.register(changeRequestRoutes, { sql, changes });
   await app.register(auditRoutes, { sql });
   await app.register(actionLinkRoutes, { sql, matters, linkSecret: config.linkSecret });
   return app;

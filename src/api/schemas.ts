@@ -375,3 +375,8 @@ export const RejectBody = Type.Object(
   { comment: Text(4000, 'why it is rejected') },
   { additionalProperties: false },
 );
+
+export const PendingReview = Type.Object({
+  changeRequestId: Type.String({ format: 'uuid' }),
+  status: Type.Literal('pending'),
+});

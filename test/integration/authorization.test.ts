@@ -101,7 +101,7 @@ const TABLE: Record<string, Row> = {
       path: '/v1/matters',
       body: { source: OWN_SOURCE, externalId: randomUUID(), title: 'New', handlerId: own.id },
     }),
-    expect: only({ admin: 201, manager: 201, 'source:own': 201 }, 403),
+    expect: only({ admin: 201, manager: 202, 'source:own': 201 }, 403),
   },
   'GET /v1/matters': { request: async () => ({ path: '/v1/matters' }), expect: only({}, 200) },
   'GET /v1/matters/{id}': {

@@ -84,6 +84,24 @@ describe('maker-checker review of managers’ changes', () => {
     expect(twice.body.error.code).toBe('CHANGE_NOT_PENDING');
   });
 
+  it('a matter a manager pushes through POST /v1/matters waits for review instead of starting', async () => {
+    const externalId = randomUUID();
+    const pushed = await call(stack, 'POST', '/v1/matters', {
+      token: manager,
+      body: { source: SOURCE, externalId, title: 'Pushed by a manager', handlerId: handler.id },
+    });
+    expect(pushed.status).toBe(202);
+    expect(pushed.body.status).toBe('pending');
+    expect(pushed.headers.get('location')).toBe(`/v1/change-requests/${pushed.body.changeRequestId}`);
+    const cr = await call(stack, 'GET', `/v1/change-requests/${pushed.body.changeRequestId}`, {
+      token: reviewer,
+    });
+    expect(cr.body).toMatchObject({ kind: 'add', status: 'pending', makerId: 'mgr-wang', externalId });
+    const rows =
+      await stack.sql`select 1 from matters where source = ${SOURCE} and external_id = ${externalId}`;
+    expect(rows).toHaveLength(0);
+  });
+
   it('an approved new due time re-plans the escalation to the new time', async () => {
     const supervisor = await createHandler(stack);
     const supervised = await createHandler(stack, { supervisorId: supervisor.id });

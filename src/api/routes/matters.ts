@@ -7,6 +7,7 @@ import { listEvents, listFilings } from '../../db/events.js';
 import { listMatters, type MatterRow, wasHandledBy } from '../../db/matters.js';
 import { listNotifications } from '../../db/notifications.js';
 import { principalOf, requireRole } from '../auth.js';
+import type { ChangeService } from '../change-service.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { MatterService } from '../matter-service.js';
 import {
@@ -21,6 +22,7 @@ import {
   MatterInputBody,
   MatterList,
   MatterListQuery,
+  PendingReview,
   TransferBody,
 } from '../schemas.js';
 import { presentChangeRequest } from './change-requests.js';
@@ -94,26 +96,36 @@ const actionSchema = <B>(summary: string, body: B) => ({
   response: { 200: ActionResponse, '4xx': ErrorResponse },
 });
 
-export const matterRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; matters: MatterService }> = async (
-  app,
-  { sql, matters },
-) => {
+export const matterRoutes: FastifyPluginAsyncTypebox<{
+  sql: Sql;
+  matters: MatterService;
+  changes: ChangeService;
+}> = async (app, { sql, matters, changes }) => {
   app.post(
     '/v1/matters',
     {
       preHandler: requireRole('source', 'manager', 'admin'),
       schema: {
         tags: ['matters'],
-        summary: 'Push a matter; idempotent on (source, externalId)',
+        summary:
+          'Push a matter; idempotent on (source, externalId). A manager’s matter waits for review: 202 with its change request',
         security: secured,
         body: MatterInputBody,
-        response: { 200: CreatedMatter, 201: CreatedMatter, '4xx': ErrorResponse },
+        response: { 200: CreatedMatter, 201: CreatedMatter, 202: PendingReview, '4xx': ErrorResponse },
       },
     },
     async (request, reply) => {
       const p = principalOf(request);
       if (p.role === 'source' && request.body.source !== p.subject) {
         throw forbidden(`a source system may push only its own matters (source "${p.subject}")`);
+      }
+      if (p.role === 'manager') {
+        const cr = await changes.propose(
+          { kind: 'add', matter: request.body, reason: 'pushed through POST /v1/matters' },
+          p.subject,
+        );
+        reply.header('location', `/v1/change-requests/${cr.id}`);
+        return reply.code(202).send({ changeRequestId: cr.id, status: 'pending' });
       }
       const result = await matters.create(request.body, p.subject);
       reply.header('location', `/v1/matters/${result.id}`);
