@@ -38,6 +38,8 @@ export const ChannelInput = Type.Object(
   { additionalProperties: false },
 );
 
+const Locale = literals(['zh-CN', 'en'] as const);
+
 export const HandlerInput = Type.Object(
   {
     id: Id,
@@ -45,16 +47,32 @@ export const HandlerInput = Type.Object(
     channels: Type.Array(ChannelInput, { maxItems: 10 }),
     supervisorId: Type.Optional(Id),
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone' })),
+    locale: Type.Optional(Locale),
   },
   { additionalProperties: false },
 );
 export type HandlerInput = Static<typeof HandlerInput>;
+
+export const HandlerPatch = Type.Object(
+  {
+    name: Type.Optional(Text(200)),
+    channels: Type.Optional(Type.Array(ChannelInput, { maxItems: 10 })),
+    supervisorId: Type.Optional(Type.Union([Id, Type.Null()])),
+    timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    locale: Type.Optional(Locale),
+    active: Type.Optional(
+      Type.Boolean({ description: 'an inactive handler gets no new matters or transfers' }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
 
 export const HandlerResponse = Type.Object({
   id: Type.String(),
   name: Type.String(),
   supervisorId: Type.Union([Type.String(), Type.Null()]),
   timezone: Type.String(),
+  locale: Type.String(),
   active: Type.Boolean(),
   channels: Type.Array(Type.Object({ type: Type.String(), address: Type.String() })),
   createdAt: Type.String({ format: 'date-time' }),

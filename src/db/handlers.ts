@@ -11,6 +11,7 @@ export interface HandlerRecord {
   name: string;
   supervisorId: string | null;
   timezone: string;
+  locale: string;
   active: boolean;
   channels: ChannelRow[];
   createdAt: Date;
@@ -21,14 +22,15 @@ export interface NewHandler {
   name: string;
   supervisorId: string | null;
   timezone: string;
+  locale: string;
   channels: ChannelRow[];
 }
 
 /** Inserts the handler and its channels; false when the id is taken. */
 export async function insertHandler(tx: Queryable, h: NewHandler): Promise<boolean> {
   const inserted = await tx`
-    insert into handlers (id, name, supervisor_id, timezone)
-    values (${h.id}, ${h.name}, ${h.supervisorId}, ${h.timezone})
+    insert into handlers (id, name, supervisor_id, timezone, locale)
+    values (${h.id}, ${h.name}, ${h.supervisorId}, ${h.timezone}, ${h.locale})
     on conflict (id) do nothing
     returning id`;
   if (inserted.length === 0) return false;
@@ -47,11 +49,12 @@ export async function getHandler(db: Queryable, id: string): Promise<HandlerReco
       name: string;
       supervisorId: string | null;
       timezone: string;
+      locale: string;
       active: boolean;
       createdAt: Date;
     }[]
   >`
-    select id, name, supervisor_id as "supervisorId", timezone, active, created_at as "createdAt"
+    select id, name, supervisor_id as "supervisorId", timezone, locale, active, created_at as "createdAt"
     from handlers where id = ${id}`;
   if (!row) return null;
   const channels = await db<ChannelRow[]>`
@@ -62,4 +65,44 @@ export async function getHandler(db: Queryable, id: string): Promise<HandlerReco
 export async function handlerExists(db: Queryable, id: string): Promise<boolean> {
   const rows = await db`select 1 from handlers where id = ${id} and active`;
   return rows.length > 0;
+}
+
+export interface HandlerPatch {
+  name?: string;
+  supervisorId?: string | null;
+  timezone?: string;
+  locale?: string;
+  active?: boolean;
+  channels?: ChannelRow[];
+}
+
+export async function updateHandler(tx: Queryable, id: string, p: HandlerPatch): Promise<void> {
+  await tx`
+    update handlers set
+      name = ${p.name ?? tx`name`}, timezone = ${p.timezone ?? tx`timezone`}, locale = ${p.locale ?? tx`locale`},
+      active = ${p.active ?? tx`active`},
+      supervisor_id = ${p.supervisorId === undefined ? tx`supervisor_id` : p.supervisorId},
+      updated_at = now()
+    where id = ${id}`;
+  if (p.channels) {
+    await tx`delete from handler_channels where handler_id = ${id}`;
+    for (const [position, c] of p.channels.entries()) {
+      await tx`
+        insert into handler_channels (handler_id, position, type, address, settings)
+        values (${id}, ${position}, ${c.type}, ${c.address}, ${tx.json(c.settings as never)})`;
+    }
+  }
+}
+
+/** True when making `supervisorId` the supervisor of `id` would close a loop in the reporting line. */
+export async function wouldLoop(db: Queryable, id: string, supervisorId: string): Promise<boolean> {
+  const [row] = await db<{ loops: boolean }[]>`
+    with recursive chain(id, depth) as (
+      select ${supervisorId}::text, 0
+      union all
+      select h.supervisor_id, c.depth + 1 from handlers h join chain c on h.id = c.id
+      where h.supervisor_id is not null and c.depth < 100
+    )
+    select exists (select 1 from chain where id = ${id}) as loops`;
+  return row?.loops ?? false;
 }

@@ -41,6 +41,7 @@ async function givenMatter(): Promise<{ state: MatterState; workflowId: string }
     name: 'Activity Test',
     supervisorId: null,
     timezone: 'UTC',
+    locale: 'en',
     channels: [{ type: 'webhook', address: receiver.addressFor(handlerId), settings: {} }],
   });
   const now = new Date().toISOString();

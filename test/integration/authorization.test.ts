@@ -81,6 +81,13 @@ const TABLE: Record<string, Row> = {
     request: async () => ({ path: `/v1/handlers/${own.id}` }),
     expect: only({}, 200),
   },
+  'PATCH /v1/handlers/{id}': {
+    request: async () => ({
+      path: `/v1/handlers/${own.id}`,
+      body: { name: `Renamed ${randomUUID().slice(0, 4)}` },
+    }),
+    expect: only({ admin: 200, manager: 200 }, 403),
+  },
   'POST /v1/tokens': {
     request: async () => ({ path: '/v1/tokens', body: { subject: 'someone', role: 'source' } }),
     expect: only({ admin: 201 }, 403),

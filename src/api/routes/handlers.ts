@@ -2,10 +2,16 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { audit } from '../../db/audit.js';
 import type { Sql } from '../../db/client.js';
-import { getHandler, type HandlerRecord, insertHandler } from '../../db/handlers.js';
+import {
+  getHandler,
+  type HandlerRecord,
+  insertHandler,
+  updateHandler,
+  wouldLoop,
+} from '../../db/handlers.js';
 import { principalOf, requireRole } from '../auth.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
-import { ErrorResponse, HandlerInput, HandlerResponse, Id } from '../schemas.js';
+import { ErrorResponse, HandlerInput, HandlerPatch, HandlerResponse, Id } from '../schemas.js';
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -23,6 +29,7 @@ function present(h: HandlerRecord) {
     name: h.name,
     supervisorId: h.supervisorId,
     timezone: h.timezone,
+    locale: h.locale,
     active: h.active,
     channels: h.channels.map((c) => ({ type: c.type, address: c.address })),
     createdAt: h.createdAt.toISOString(),
@@ -65,6 +72,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
           name: body.name,
           supervisorId: body.supervisorId ?? null,
           timezone,
+          locale: body.locale ?? 'zh-CN',
           channels: body.channels.map((c) => ({
             type: c.type,
             address: c.address,
@@ -102,6 +110,64 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
       const handler = await getHandler(sql, request.params.id);
       if (!handler) throw notFound('HANDLER_NOT_FOUND', `no handler "${request.params.id}"`);
       return present(handler);
+    },
+  );
+
+  app.patch(
+    '/v1/handlers/:id',
+    {
+      preHandler: requireRole('admin', 'manager'),
+      schema: {
+        tags: ['directory'],
+        summary: 'Change a handler: name, channels, supervisor, time zone, locale, or active flag',
+        security: [{ bearer: [] }],
+        params: Type.Object({ id: Id }),
+        body: HandlerPatch,
+        response: { 200: HandlerResponse, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => {
+      const actor = principalOf(request);
+      const { id } = request.params;
+      const patch = request.body;
+      if (patch.timezone !== undefined && !isTimeZone(patch.timezone)) {
+        throw badRequest('INVALID_TIMEZONE', `"${patch.timezone}" is not an IANA time zone`, [
+          { field: 'body.timezone' },
+        ]);
+      }
+      return sql.begin(async (tx) => {
+        const current = await getHandler(tx, id);
+        if (!current) throw notFound('HANDLER_NOT_FOUND', `no handler "${id}"`);
+        if (patch.supervisorId) {
+          if (patch.supervisorId === id)
+            throw unprocessable('INVALID_SUPERVISOR', 'a handler cannot supervise themselves');
+          const [sup] = await tx`select 1 from handlers where id = ${patch.supervisorId}`;
+          if (!sup)
+            throw unprocessable('UNKNOWN_SUPERVISOR', `no handler "${patch.supervisorId}" to supervise`);
+          if (await wouldLoop(tx, id, patch.supervisorId)) {
+            throw unprocessable('SUPERVISOR_LOOP', `"${patch.supervisorId}" already reports to "${id}"`);
+          }
+        }
+        await updateHandler(tx, id, {
+          ...patch,
+          channels: patch.channels?.map((c) => ({
+            type: c.type,
+            address: c.address,
+            settings: c.secret ? { secret: c.secret } : {},
+          })),
+        });
+        const before = present(current);
+        const after = present((await getHandler(tx, id))!);
+        await audit(tx, {
+          actorId: actor.subject,
+          action: 'handler.updated',
+          entityType: 'handler',
+          entityId: id,
+          before,
+          after,
+        });
+        return after;
+      });
     },
   );
 };
