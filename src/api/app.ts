@@ -19,6 +19,7 @@ import { changeRequestRoutes } from './routes/change-requests.js';
 import { handlerRoutes } from './routes/handlers.js';
 import { healthRoutes } from './routes/health.js';
 import { matterRoutes } from './routes/matters.js';
+import { reminderRuleRoutes } from './routes/reminder-rules.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { ErrorResponse } from './schemas.js';
 import { installValidation } from './validation.js';
@@ -86,6 +87,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   const changes = changeService({ sql, matters });
   await app.register(matterRoutes, { sql, matters, changes });
   await app.register(changeRequestRoutes, { sql, changes });
+  await app.register(reminderRuleRoutes, { sql, matters });
   await app.register(auditRoutes, { sql });
   await app.register(actionLinkRoutes, { sql, matters, linkSecret: config.linkSecret });
   return app;

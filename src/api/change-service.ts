@@ -11,7 +11,6 @@ import type { Sql } from '../db/client.js';
 import type { MatterRow } from '../db/matters.js';
 import { changesOf } from '../domain/actions.js';
 import type { MatterState } from '../domain/matter.js';
-import { defaultRuleFor } from '../domain/reminder-rule.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
 import type { MatterService } from './matter-service.js';
 import type { ChangeRequestBody, MatterInputBody } from './schemas.js';
@@ -44,12 +43,11 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
     const effectiveAt = body.effectiveAt ? new Date(body.effectiveAt) : null;
     if (body.kind === 'add') {
       const priority = body.matter.priority ?? 'normal';
-      const matter = {
-        ...body.matter,
-        priority,
-        reminderRule: body.matter.reminderRule ?? defaultRuleFor(priority),
-      };
-      matters.checkRule(matter.reminderRule);
+      const { reminderRule, reminderRuleRef } = await matters.resolveRule(body.matter);
+      // A template is pinned to the version the reviewer sees; approval applies exactly that one.
+      const matter = reminderRuleRef
+        ? { ...body.matter, priority, reminderRuleRef }
+        : { ...body.matter, priority, reminderRule };
       await matters.checkHandler(matter.handlerId);
       const [exists] = await sql`
         select 1 from matters where source = ${matter.source} and external_id = ${matter.externalId}`;

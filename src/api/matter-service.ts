@@ -4,6 +4,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { Sql } from '../db/client.js';
 import { handlerExists } from '../db/handlers.js';
 import { getMatter, type MatterRow, releaseReservation, reserveMatter } from '../db/matters.js';
+import { findTemplate } from '../db/rule-templates.js';
 import type {
   CancelAction,
   CompleteAction,
@@ -71,6 +72,7 @@ function inputFromRow(row: MatterRow): MatterInput {
     dueAt: row.dueAt?.toISOString() ?? null,
     priority: row.priority as Priority,
     reminderRule: row.reminderRule as unknown as ReminderRule,
+    reminderRuleRef: row.reminderRuleRef,
     handlerId: row.handlerId,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
@@ -151,7 +153,31 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
     }
   }
 
+  /** A matter's rule: given inline, taken from a catalog template (pinned to its version), or the priority's default. */
+  async function resolveRule(
+    body: Pick<MatterInputBody, 'priority' | 'reminderRule' | 'reminderRuleRef'>,
+  ): Promise<{ reminderRule: ReminderRule; reminderRuleRef: { code: string; version: number } | null }> {
+    if (body.reminderRule && body.reminderRuleRef) {
+      throw badRequest('RULE_AND_TEMPLATE', 'give either reminderRule or reminderRuleRef, not both', [
+        { field: 'body.reminderRuleRef' },
+      ]);
+    }
+    if (body.reminderRuleRef) {
+      const { code, version } = body.reminderRuleRef;
+      const template = await findTemplate(sql, code, version);
+      if (!template) {
+        const which = version === undefined ? code : `${code} v${version}`;
+        throw unprocessable('UNKNOWN_RULE_TEMPLATE', `no reminder rule template ${which}`);
+      }
+      return { reminderRule: template.rule, reminderRuleRef: { code, version: template.version } };
+    }
+    const reminderRule = body.reminderRule ?? defaultRuleFor(body.priority ?? 'normal');
+    checkRule(reminderRule);
+    return { reminderRule, reminderRuleRef: null };
+  }
+
   return {
+    resolveRule,
     checkRule,
     checkHandler,
 
@@ -162,8 +188,7 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
       options: { startAt?: Date | null } = {},
     ): Promise<CreateResult> {
       const priority = body.priority ?? 'normal';
-      const reminderRule = body.reminderRule ?? defaultRuleFor(priority);
-      checkRule(reminderRule);
+      const { reminderRule, reminderRuleRef } = await resolveRule(body);
       await checkHandler(body.handlerId);
       const workflowId = workflowIdFor(body.source, body.externalId);
       const input: MatterInput = {
@@ -176,6 +201,7 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
         dueAt: body.dueAt ? new Date(body.dueAt).toISOString() : null,
         priority,
         reminderRule,
+        reminderRuleRef,
         handlerId: body.handlerId,
         createdBy,
         createdAt: (options.startAt ?? new Date()).toISOString(),

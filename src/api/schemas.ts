@@ -114,6 +114,8 @@ export const ReminderRuleInput = Type.Object(
   { additionalProperties: false },
 );
 
+const TemplateCode = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
+
 export const MatterInputBody = Type.Object(
   {
     source: Id,
@@ -125,6 +127,15 @@ export const MatterInputBody = Type.Object(
     dueAt: Type.Optional(Type.String({ format: 'date-time' })),
     priority: Type.Optional(literals(PRIORITIES)),
     reminderRule: Type.Optional(ReminderRuleInput),
+    reminderRuleRef: Type.Optional(
+      Type.Object(
+        { code: TemplateCode, version: Type.Optional(Type.Integer({ minimum: 1 })) },
+        {
+          additionalProperties: false,
+          description: 'a catalog rule template; the latest version when none is named',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -150,6 +161,7 @@ export const MatterSummary = Type.Object({
   dueAt: Nullable(DateTime),
   priority: Type.String(),
   reminderRule: Type.Unknown(),
+  reminderRuleRef: Type.Union([Type.Object({ code: Type.String(), version: Type.Integer() }), Type.Null()]),
   handlerId: Type.String(),
   status: literals(MATTER_STATUSES),
   assignedAt: DateTime,
@@ -397,4 +409,18 @@ export const RejectBody = Type.Object(
 export const PendingReview = Type.Object({
   changeRequestId: Type.String({ format: 'uuid' }),
   status: Type.Literal('pending'),
+});
+
+export const RuleTemplateInput = Type.Object(
+  { code: TemplateCode, rule: ReminderRuleInput, description: Type.Optional(Text(2000)) },
+  { additionalProperties: false },
+);
+
+export const RuleTemplateView = Type.Object({
+  code: Type.String(),
+  version: Type.Integer(),
+  rule: ReminderRuleInput,
+  description: Nullable(Type.String()),
+  createdBy: Type.String(),
+  createdAt: DateTime,
 });

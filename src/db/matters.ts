@@ -12,6 +12,7 @@ export interface MatterRow {
   dueAt: Date | null;
   priority: string;
   reminderRule: Record<string, unknown>;
+  reminderRuleRef: { code: string; version: number } | null;
   handlerId: string;
   status: MatterStatus;
   assignedAt: Date;
@@ -31,7 +32,7 @@ export interface MatterRow {
 const columns = (
   db: Queryable,
 ) => db`id, workflow_id as "workflowId", source, external_id as "externalId", title, details, link,
-  due_at as "dueAt", priority, reminder_rule as "reminderRule", handler_id as "handlerId", status,
+  due_at as "dueAt", priority, reminder_rule as "reminderRule", reminder_rule_ref as "reminderRuleRef", handler_id as "handlerId", status,
   assigned_at as "assignedAt", reminders_sent as "remindersSent", escalated, transfer_count as "transferCount",
   exception_count as "exceptionCount", next_notice_at as "nextNoticeAt", completed_at as "completedAt",
   completed_by as "completedBy", outcome, created_by as "createdBy", created_at as "createdAt",
@@ -48,10 +49,11 @@ export async function reserveMatter(
 ): Promise<Reservation> {
   const inserted = await db<{ id: string }[]>`
     insert into matters (id, workflow_id, source, external_id, request_hash, title, details, link, due_at,
-      priority, reminder_rule, handler_id, status, assigned_at, created_by, created_at)
+      priority, reminder_rule, reminder_rule_ref, handler_id, status, assigned_at, created_by, created_at)
     values (${input.id}, ${input.workflowId}, ${input.source}, ${input.externalId}, ${input.requestHash},
       ${input.title}, ${input.details}, ${input.link}, ${input.dueAt}, ${input.priority},
-      ${db.json(input.reminderRule as never)}, ${input.handlerId}, 'open', ${input.createdAt},
+      ${db.json(input.reminderRule as never)},
+      ${input.reminderRuleRef ? db.json(input.reminderRuleRef as never) : null}, ${input.handlerId}, 'open', ${input.createdAt},
       ${input.createdBy}, ${input.createdAt})
     on conflict (source, external_id) do nothing
     returning id`;

@@ -18,6 +18,8 @@ export interface MatterInput {
   dueAt: string | null;
   priority: Priority;
   reminderRule: ReminderRule;
+  /** The catalog template and version the rule was taken from, when it was. */
+  reminderRuleRef?: { code: string; version: number } | null;
   handlerId: string;
   /** Who pushed the matter: a source system or a manager. */
   createdBy: string;

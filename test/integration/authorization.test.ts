@@ -159,6 +159,18 @@ const TABLE: Record<string, Row> = {
     }),
     expect: only({ admin: 200, reviewer: 200 }, 403),
   },
+  'POST /v1/reminder-rules': {
+    request: async () => ({
+      path: '/v1/reminder-rules',
+      body: { code: 'authz-rule', rule: { every: 'PT1H' } },
+    }),
+    expect: only({ admin: 201, manager: 201 }, 403),
+  },
+  'GET /v1/reminder-rules': { request: async () => ({ path: '/v1/reminder-rules' }), expect: only({}, 200) },
+  'GET /v1/reminder-rules/{code}': {
+    request: async () => ({ path: '/v1/reminder-rules/authz-seeded' }),
+    expect: only({}, 200),
+  },
   'GET /v1/audit': {
     request: async () => ({ path: '/v1/audit?limit=1' }),
     expect: only({ admin: 200, auditor: 200 }, 403),
@@ -183,6 +195,10 @@ beforeAll(async () => {
   tokens.manager = await issueToken(stack, 'mgr-1', 'manager');
   tokens.auditor = await issueToken(stack, 'aud-1', 'auditor');
   tokens.reviewer = await issueToken(stack, 'rev-1', 'reviewer');
+  await call(stack, 'POST', '/v1/reminder-rules', {
+    token: tokens.admin,
+    body: { code: 'authz-seeded', rule: { every: 'PT1H' } },
+  });
   tokens['source:own'] = await issueToken(stack, OWN_SOURCE, 'source');
   tokens['source:other'] = await issueToken(stack, `${OWN_SOURCE}-x`, 'source');
   tokens['handler:own'] = own.token;

@@ -47,6 +47,7 @@ export function presentMatter(row: MatterRow) {
     dueAt: iso(row.dueAt),
     priority: row.priority,
     reminderRule: row.reminderRule,
+    reminderRuleRef: row.reminderRuleRef,
     handlerId: row.handlerId,
     status: row.status,
     assignedAt: row.assignedAt.toISOString(),
