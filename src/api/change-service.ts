@@ -6,6 +6,7 @@ import {
   insertChangeRequest,
   markApplied,
   type NewChangeRequest,
+  reopenChangeRequest,
 } from '../db/change-requests.js';
 import type { Sql } from '../db/client.js';
 import type { MatterRow } from '../db/matters.js';
@@ -127,8 +128,7 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
     } catch (err) {
       if (!(err instanceof ApiError) || err.statusCode >= 500) {
         // Nothing reached the matter: the request goes back to the queue for another try.
-        await sql`update change_requests set status = 'pending', reviewer_id = null, review_comment = null,
-          decided_at = null where id = ${cr.id}`;
+        await reopenChangeRequest(sql, cr.id);
         throw err;
       }
       const failed = await markApplied(sql, cr.id, { failure: `${err.code}: ${err.message}` });

@@ -109,3 +109,10 @@ export async function markApplied(
     returning ${columns(db)}`;
   return row!;
 }
+
+/** Puts a decided request back in the queue when applying it never reached the matter. */
+export async function reopenChangeRequest(db: Queryable, id: string): Promise<void> {
+  await db`
+    update change_requests set status = 'pending', reviewer_id = null, review_comment = null, decided_at = null
+    where id = ${id}`;
+}

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 
 function canBind(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -19,4 +19,16 @@ export async function freePort(): Promise<number> {
     if (await canBind(port)) return port;
   }
   throw new Error('no free port found between 20000 and 32000');
+}
+
+/** True when something accepts connections on the loopback port. */
+export function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

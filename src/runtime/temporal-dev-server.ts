@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createConnection } from 'node:net';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.js';
+import { portOpen } from './free-port.js';
 
 export interface DevServerOptions {
   cli: string;
@@ -34,17 +34,6 @@ export function searchAttributeArgs(): string[] {
     '--search-attribute',
     `${k.name}=${TYPE_NAMES[k.type] ?? k.type}`,
   ]);
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** Starts `temporal server start-dev` on loopback and waits until its frontend accepts connections. */

@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { type ChangeRequestRow, listChangeRequests } from '../../db/change-requests.js';
+import { listChangeRequests } from '../../db/change-requests.js';
 import type { Sql } from '../../db/client.js';
 import { principalOf, requireRole } from '../auth.js';
 import type { ChangeService } from '../change-service.js';
+import { presentChangeRequest } from '../presenters.js';
 import {
   ApproveBody,
   ChangeRequestBody,
@@ -13,17 +14,6 @@ import {
   MatterIdParams,
   RejectBody,
 } from '../schemas.js';
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
-
-export function presentChangeRequest(cr: ChangeRequestRow) {
-  return {
-    ...cr,
-    effectiveAt: iso(cr.effectiveAt),
-    createdAt: cr.createdAt.toISOString(),
-    decidedAt: iso(cr.decidedAt),
-  };
-}
 
 const secured = [{ bearer: [] }];
 const readers = requireRole('admin', 'manager', 'reviewer', 'auditor');

@@ -10,6 +10,7 @@ import { principalOf, requireRole } from '../auth.js';
 import type { ChangeService } from '../change-service.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import type { MatterService } from '../matter-service.js';
+import { iso, presentChangeRequest } from '../presenters.js';
 import {
   ActionResponse,
   ChangeRequestView,
@@ -25,9 +26,6 @@ import {
   PendingReview,
   TransferBody,
 } from '../schemas.js';
-import { presentChangeRequest } from './change-requests.js';
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** Staff also see the matter's change requests, pending ones with their diffs. */
 const MatterView = Type.Composite([

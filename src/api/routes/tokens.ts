@@ -6,9 +6,8 @@ import type { Sql } from '../../db/client.js';
 import { newSecret } from '../../security/secret-hash.js';
 import { principalOf, requireRole } from '../auth.js';
 import { badRequest, notFound, unprocessable } from '../errors.js';
+import { iso } from '../presenters.js';
 import { ErrorResponse, Id, TokenInput, TokenList, TokenResponse, TokenView } from '../schemas.js';
-
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 /** Never the secret: only its owner saw it, once. */
 function present(t: TokenRecord) {
