@@ -17,16 +17,20 @@ export interface RecordEventInput {
   state: MatterState;
 }
 
+/** Whom a notice is for; the activity resolves stand-ins for absent people at the notice's time. */
 export type NoticeRecipient =
   | { kind: 'handler'; handlerId: string }
-  | { kind: 'supervisorOf'; handlerId: string };
+  | { kind: 'supervisorOf'; handlerId: string }
+  | { kind: 'group'; groupId: string }
+  | { kind: 'supervisorOfGroup'; groupId: string }
+  | { kind: 'subscribers'; handlerIds: string[]; groupIds: string[] };
 
 export interface DeliverNoticeInput {
   workflowId: string;
   seq: number;
   type: MatterEventType;
   recipient: NoticeRecipient;
-  /** Action links are minted only for the matter's own handler. */
+  /** Action links are minted only for the matter's own handler (or whoever stands in for them). */
   actions: LinkAction[];
   issuedAt: string;
   state: MatterState;

@@ -1,20 +1,17 @@
-import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChannelRegistry, MatterView, OutboundMessage } from '../channels/channel.js';
+import type { ChannelRegistry, OutboundMessage } from '../channels/channel.js';
+import { matterViewOf } from '../channels/matter-view.js';
 import { storeActionLink } from '../db/action-links.js';
 import type { Sql } from '../db/client.js';
+import { actingFor } from '../db/delegations.js';
 import { recordMatterEvent } from '../db/events.js';
+import { activeMembers, getGroup } from '../db/groups.js';
 import { getHandler } from '../db/handlers.js';
-import { claimNotification, recordAttempt } from '../db/notifications.js';
-import type { MatterState } from '../domain/matter.js';
+import { claimNotification } from '../db/notifications.js';
 import { deriveNonce, signActionToken } from '../security/action-token.js';
-import {
-  DELIVERY_MAX_ATTEMPTS,
-  type DeliverNoticeInput,
-  type DeliveryOutcome,
-  type HandlerRef,
-  type RecordEventInput,
-} from './contracts.js';
+import { createChangeNoticeActivities } from './change-notices.js';
+import type { DeliverNoticeInput, DeliveryOutcome, HandlerRef, RecordEventInput } from './contracts.js';
+import { sendClaimed } from './delivery.js';
 
 export interface ActivityDeps {
   sql: Sql;
@@ -24,32 +21,96 @@ export interface ActivityDeps {
   actionLinkTtlMs: number;
 }
 
-function matterView(state: MatterState): MatterView {
-  return {
-    id: state.id,
-    source: state.source,
-    externalId: state.externalId,
-    title: state.title,
-    details: state.details,
-    link: state.link,
-    dueAt: state.dueAt,
-    priority: state.priority,
-    status: state.status,
-    handlerId: state.handlerId,
-    createdAt: state.createdAt,
-  };
+interface Recipient {
+  recipientId: string;
+  onBehalfOf: string | null;
 }
+
+const compact = (ids: (string | null | undefined)[]): string[] => ids.filter((id): id is string => !!id);
 
 export function createActivities(deps: ActivityDeps) {
   const { sql, channels } = deps;
 
-  async function resolveRecipient(input: DeliverNoticeInput): Promise<string | null> {
-    if (input.recipient.kind === 'handler') return input.recipient.handlerId;
-    const handler = await getHandler(sql, input.recipient.handlerId);
-    return handler?.supervisorId ?? null;
+  /** Whom a notice reaches, each with the person they receive it for when standing in. */
+  async function resolveRecipients(input: DeliverNoticeInput): Promise<Recipient[]> {
+    const r = input.recipient;
+    const at = new Date(input.issuedAt);
+    let people: string[];
+    if (r.kind === 'handler') people = [r.handlerId];
+    else if (r.kind === 'supervisorOf')
+      people = compact([(await getHandler(sql, r.handlerId))?.supervisorId]);
+    else if (r.kind === 'group') people = await activeMembers(sql, r.groupId);
+    else if (r.kind === 'supervisorOfGroup')
+      people = compact([(await getGroup(sql, r.groupId))?.supervisorId]);
+    else {
+      const members = await Promise.all(r.groupIds.map((g) => activeMembers(sql, g)));
+      people = [...new Set([...r.handlerIds, ...members.flat()])];
+    }
+    const resolved = await Promise.all(
+      people.map(async (id) => {
+        const acting = await actingFor(sql, id, at);
+        return { recipientId: acting, onBehalfOf: acting === id ? null : id };
+      }),
+    );
+    // Two absent people may share a stand-in, who then gets the notice once.
+    return [...new Map(resolved.map((x) => [x.recipientId, x])).values()];
+  }
+
+  async function deliverTo(input: DeliverNoticeInput, to: Recipient): Promise<DeliveryOutcome> {
+    const { recipientId, onBehalfOf } = to;
+    const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf };
+    const recipient = await getHandler(sql, recipientId);
+    const target = recipient?.channels.find((c) => channels.has(c.type));
+    const idempotencyKey = `${input.workflowId}:${input.seq}:${recipientId}`;
+    if (!recipient || !target) {
+      await claimNotification(
+        sql,
+        { ...keyBase, idempotencyKey, recipientId, channelType: null, address: null },
+        'no_channel',
+      );
+      return 'no-channel';
+    }
+    const notification = await claimNotification(
+      sql,
+      { ...keyBase, idempotencyKey, recipientId, channelType: target.type, address: target.address },
+      'pending',
+    );
+    if (notification.status === 'delivered') return 'already-delivered';
+
+    const expiresAt = new Date(Date.parse(input.issuedAt) + deps.actionLinkTtlMs);
+    const actions = [];
+    for (const action of input.actions) {
+      const token = signActionToken(deps.linkSecret, {
+        matterId: input.state.id,
+        handlerId: recipientId,
+        action,
+        expiresAt: Math.floor(expiresAt.getTime() / 1000),
+        nonce: deriveNonce(deps.linkSecret, idempotencyKey, action),
+      });
+      await storeActionLink(sql, {
+        token,
+        matterId: input.state.id,
+        handlerId: recipientId,
+        action,
+        notificationKey: idempotencyKey,
+        expiresAt,
+      });
+      actions.push({ action, url: `${deps.publicBaseUrl}/a/${token}` });
+    }
+    const message: OutboundMessage = {
+      type: input.type,
+      matter: matterViewOf(input.state),
+      handler: { id: recipient.id, name: recipient.name },
+      actions,
+      idempotencyKey,
+      data: onBehalfOf ? { ...input.data, onBehalfOf } : input.data,
+    };
+    return sendClaimed(sql, channels, notification.id, target, message, recipientId);
   }
 
   return {
+    ...createChangeNoticeActivities(deps),
+
     async recordEvent(input: RecordEventInput): Promise<void> {
       await recordMatterEvent(sql, input);
     },
@@ -59,14 +120,20 @@ export function createActivities(deps: ActivityDeps) {
       return h ? { id: h.id, name: h.name, active: h.active, supervisorId: h.supervisorId } : null;
     },
 
+    /**
+     * Sends to every recipient the notice resolves to. Each has its own idempotency key, so a retry
+     * after one receiver failed sends only to those not yet served.
+     */
     async deliverNotice(input: DeliverNoticeInput): Promise<DeliveryOutcome> {
-      const recipientId = await resolveRecipient(input);
-      const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type };
-      if (!recipientId) {
+      const recipients = await resolveRecipients(input);
+      if (recipients.length === 0) {
         await claimNotification(
           sql,
           {
-            ...keyBase,
+            matterId: input.state.id,
+            seq: input.seq,
+            type: input.type,
+            onBehalfOf: null,
             idempotencyKey: `${input.workflowId}:${input.seq}:${input.recipient.kind}`,
             recipientId: null,
             channelType: null,
@@ -76,62 +143,23 @@ export function createActivities(deps: ActivityDeps) {
         );
         return 'no-recipient';
       }
-      const recipient = await getHandler(sql, recipientId);
-      const target = recipient?.channels.find((c) => channels.has(c.type));
-      const idempotencyKey = `${input.workflowId}:${input.seq}:${recipientId}`;
-      if (!recipient || !target) {
-        await claimNotification(
-          sql,
-          { ...keyBase, idempotencyKey, recipientId, channelType: null, address: null },
-          'no_channel',
-        );
-        return 'no-channel';
+      const outcomes = await Promise.allSettled(recipients.map((to) => deliverTo(input, to)));
+      const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failed.length === 0) {
+        const values = outcomes.map((o) => (o as PromiseFulfilledResult<DeliveryOutcome>).value);
+        return values.find((v) => v === 'delivered') ?? values[0]!;
       }
-      const notification = await claimNotification(
-        sql,
-        { ...keyBase, idempotencyKey, recipientId, channelType: target.type, address: target.address },
-        'pending',
+      const retryable = failed.some(
+        (f) => !(f.reason instanceof ApplicationFailure) || !f.reason.nonRetryable,
       );
-      if (notification.status === 'delivered') return 'already-delivered';
-
-      const expiresAt = new Date(Date.parse(input.issuedAt) + deps.actionLinkTtlMs);
-      const actions = [];
-      for (const action of input.actions) {
-        const token = signActionToken(deps.linkSecret, {
-          matterId: input.state.id,
-          handlerId: recipientId,
-          action,
-          expiresAt: Math.floor(expiresAt.getTime() / 1000),
-          nonce: deriveNonce(deps.linkSecret, idempotencyKey, action),
-        });
-        await storeActionLink(sql, {
-          token,
-          matterId: input.state.id,
-          handlerId: recipientId,
-          action,
-          notificationKey: idempotencyKey,
-          expiresAt,
-        });
-        actions.push({ action, url: `${deps.publicBaseUrl}/a/${token}` });
-      }
-      const message: OutboundMessage = {
-        type: input.type,
-        matter: matterView(input.state),
-        handler: { id: recipient.id, name: recipient.name },
-        actions,
-        idempotencyKey,
-        data: input.data,
-      };
-      const channel = channels.get(target.type)!;
-      const result = await channel.send(target, message);
-      const attempt = Context.current().info.attempt;
-      const final = !result.ok && (!result.retryable || attempt >= DELIVERY_MAX_ATTEMPTS);
-      await recordAttempt(sql, notification.id, attempt, { ...result, final });
-      if (result.ok) return 'delivered';
+      const first = failed[0]!.reason;
       throw ApplicationFailure.create({
         type: 'DELIVERY_FAILED',
-        message: `${target.type} delivery to ${recipientId} failed: ${result.error}`,
-        nonRetryable: !result.retryable,
+        message: failed
+          .map((f) => String(f.reason instanceof Error ? f.reason.message : f.reason))
+          .join('; '),
+        nonRetryable: !retryable,
+        cause: first instanceof Error ? first : undefined,
       });
     },
   };

@@ -16,10 +16,14 @@ import { installMetrics } from './metrics.js';
 import { actionLinkRoutes } from './routes/action-links.js';
 import { auditRoutes } from './routes/audit.js';
 import { changeRequestRoutes } from './routes/change-requests.js';
+import { delegationRoutes } from './routes/delegations.js';
+import { exceptionTypeRoutes } from './routes/exception-types.js';
+import { groupRoutes } from './routes/groups.js';
 import { handlerRoutes } from './routes/handlers.js';
 import { healthRoutes } from './routes/health.js';
 import { matterRoutes } from './routes/matters.js';
 import { reminderRuleRoutes } from './routes/reminder-rules.js';
+import { sourceSystemRoutes } from './routes/source-systems.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { ErrorResponse } from './schemas.js';
 import { installValidation } from './validation.js';
@@ -83,11 +87,22 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   });
   await app.register(healthRoutes, { sql, temporal });
   await app.register(handlerRoutes, { sql });
+  await app.register(delegationRoutes, { sql });
+  await app.register(groupRoutes, { sql });
   await app.register(tokenRoutes, { sql });
-  const changes = changeService({ sql, matters });
+  const changes = changeService({
+    sql,
+    matters,
+    temporal,
+    taskQueue: config.taskQueue,
+    actionTimeoutMs: config.actionTimeoutMs,
+    log,
+  });
   await app.register(matterRoutes, { sql, matters, changes });
   await app.register(changeRequestRoutes, { sql, changes });
   await app.register(reminderRuleRoutes, { sql, matters });
+  await app.register(exceptionTypeRoutes, { sql });
+  await app.register(sourceSystemRoutes, { sql });
   await app.register(auditRoutes, { sql });
   await app.register(actionLinkRoutes, { sql, matters, linkSecret: config.linkSecret });
   return app;

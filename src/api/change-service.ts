@@ -1,3 +1,4 @@
+import type { Client } from '@temporalio/client';
 import { audit } from '../db/audit.js';
 import {
   type ChangeRequestRow,
@@ -12,6 +13,8 @@ import type { Sql } from '../db/client.js';
 import type { MatterRow } from '../db/matters.js';
 import { changesOf } from '../domain/actions.js';
 import type { MatterState } from '../domain/matter.js';
+import type { Logger } from '../logger.js';
+import { changeOutcomeNotices } from './change-outcome-notices.js';
 import { ApiError, badRequest, conflict, forbidden, notFound } from './errors.js';
 import type { MatterService } from './matter-service.js';
 import type { ChangeRequestBody, MatterInputBody } from './schemas.js';
@@ -29,11 +32,29 @@ function definitionOf(row: MatterRow) {
   };
 }
 
+export interface ChangeServiceDeps {
+  sql: Sql;
+  matters: MatterService;
+  temporal: Client;
+  taskQueue: string;
+  actionTimeoutMs: number;
+  log: Logger;
+}
+
 /**
  * Four eyes on every manager's change: a request holds the full proposal and its diff; only a
- * different person's approval applies it to the matter.
+ * different person's approval applies it to the matter. Maker and reviewer are told how it ended.
  */
-export function changeService({ sql, matters }: { sql: Sql; matters: MatterService }) {
+export function changeService({
+  sql,
+  matters,
+  temporal,
+  taskQueue,
+  actionTimeoutMs,
+  log,
+}: ChangeServiceDeps) {
+  const notifyOutcome = changeOutcomeNotices({ temporal, taskQueue, timeoutMs: actionTimeoutMs, log });
+
   async function openMatter(matterId: string): Promise<MatterRow> {
     const row = await matters.load(matterId);
     if (row.status !== 'open') throw conflict('MATTER_NOT_OPEN', `matter is already ${row.status}`);
@@ -49,7 +70,7 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
       const matter = reminderRuleRef
         ? { ...body.matter, priority, reminderRuleRef }
         : { ...body.matter, priority, reminderRule };
-      await matters.checkHandler(matter.handlerId);
+      await matters.checkAssignee(matter);
       const [exists] = await sql`
         select 1 from matters where source = ${matter.source} and external_id = ${matter.externalId}`;
       if (exists)
@@ -92,7 +113,8 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
       ]);
     }
     if (body.changes.reminderRule) matters.checkRule(body.changes.reminderRule);
-    if (body.changes.handlerId && diff.handlerId) await matters.checkHandler(body.changes.handlerId);
+    if (body.changes.handlerId && diff.handlerId)
+      await matters.checkAssignee({ handlerId: body.changes.handlerId });
     return { ...base, kind: 'modify', proposed: body.changes, diff };
   }
 
@@ -139,6 +161,7 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
         entityId: cr.id,
         reason: failed.failure,
       });
+      await notifyOutcome(failed);
       throw new ApiError(409, 'CHANGE_NOT_APPLIED', `approved, but the matter refused it: ${err.message}`, {
         changeRequestId: cr.id,
       });
@@ -198,12 +221,14 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
         });
         return cr;
       });
-      return apply(decided, reviewerId);
+      const applied = await apply(decided, reviewerId);
+      await notifyOutcome(applied);
+      return applied;
     },
 
     async reject(id: string, reviewerId: string, comment: string): Promise<ChangeRequestRow> {
       await pendingFor(id, reviewerId);
-      return sql.begin(async (tx) => {
+      const rejected = await sql.begin(async (tx) => {
         const cr = await decide(tx, id, { status: 'rejected', reviewerId, comment });
         if (!cr) throw conflict('CHANGE_NOT_PENDING', 'change request was decided meanwhile');
         await audit(tx, {
@@ -215,6 +240,8 @@ export function changeService({ sql, matters }: { sql: Sql; matters: MatterServi
         });
         return cr;
       });
+      await notifyOutcome(rejected);
+      return rejected;
     },
 
     async get(id: string): Promise<ChangeRequestRow> {

@@ -2,17 +2,22 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Sql } from '../db/client.js';
+import { findExceptionType } from '../db/exception-types.js';
+import { groupExists } from '../db/groups.js';
 import { handlerExists } from '../db/handlers.js';
 import { getMatter, type MatterRow, releaseReservation, reserveMatter } from '../db/matters.js';
 import { findTemplate } from '../db/rule-templates.js';
 import type {
   CancelAction,
+  ClaimAction,
   CompleteAction,
   FileExceptionAction,
   ModifyAction,
+  ReleaseAction,
   ScheduledChange,
   TransferAction,
 } from '../domain/actions.js';
+import { validateFilingFields } from '../domain/exception-type.js';
 import {
   type MatterInput,
   type MatterState,
@@ -25,14 +30,17 @@ import type { matterWorkflow } from '../workflows/matter.js';
 import {
   type ActionResult,
   cancelUpdate,
+  claimUpdate,
   completeUpdate,
   fileExceptionUpdate,
   modifyUpdate,
+  releaseUpdate,
   scheduleChangeUpdate,
   transferUpdate,
 } from '../workflows/messages.js';
 import {
   MatterDueAt,
+  MatterGroup,
   MatterHandler,
   MatterPriority,
   MatterSource,
@@ -56,9 +64,24 @@ export interface CreateResult {
   status: Status;
 }
 
-function canonicalHash(body: MatterInputBody): string {
-  const ordered = Object.fromEntries(Object.entries(body).sort(([a], [b]) => a.localeCompare(b)));
-  return createHash('sha256').update(JSON.stringify(ordered)).digest('hex');
+/**
+ * The matter as resolved, not as worded: a resend that omits a default, or one that a reviewer
+ * approved with the defaults filled in, is the same matter.
+ */
+function canonicalHash(input: MatterInput): string {
+  const content = {
+    source: input.source,
+    externalId: input.externalId,
+    title: input.title,
+    details: input.details,
+    link: input.link,
+    dueAt: input.dueAt,
+    priority: input.priority,
+    reminderRule: parseRule(input.reminderRule),
+    handlerId: input.handlerId,
+    groupId: input.groupId ?? null,
+  };
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
 function inputFromRow(row: MatterRow): MatterInput {
@@ -74,6 +97,7 @@ function inputFromRow(row: MatterRow): MatterInput {
     reminderRule: row.reminderRule as unknown as ReminderRule,
     reminderRuleRef: row.reminderRuleRef,
     handlerId: row.handlerId,
+    groupId: row.groupId,
     createdBy: row.createdBy,
     createdAt: row.createdAt.toISOString(),
   };
@@ -95,7 +119,8 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         memo: { title: input.title },
         typedSearchAttributes: [
-          { key: MatterHandler, value: input.handlerId },
+          ...(input.handlerId ? [{ key: MatterHandler, value: input.handlerId }] : []),
+          ...(input.groupId ? [{ key: MatterGroup, value: input.groupId }] : []),
           { key: MatterStatus, value: 'open' },
           { key: MatterSource, value: input.source },
           { key: MatterPriority, value: input.priority },
@@ -147,9 +172,19 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
     }
   }
 
-  async function checkHandler(handlerId: string): Promise<void> {
-    if (!(await handlerExists(sql, handlerId))) {
-      throw unprocessable('UNKNOWN_HANDLER', `no active handler "${handlerId}"`);
+  /** A matter goes to one handler or is offered to one group, never both or neither. */
+  async function checkAssignee(body: Pick<MatterInputBody, 'handlerId' | 'groupId'>): Promise<void> {
+    if ((body.handlerId === undefined) === (body.groupId === undefined)) {
+      throw badRequest('ASSIGNEE_REQUIRED', 'give exactly one of handlerId and groupId', [
+        { field: 'body.handlerId' },
+        { field: 'body.groupId' },
+      ]);
+    }
+    if (body.handlerId !== undefined && !(await handlerExists(sql, body.handlerId))) {
+      throw unprocessable('UNKNOWN_HANDLER', `no active handler "${body.handlerId}"`);
+    }
+    if (body.groupId !== undefined && !(await groupExists(sql, body.groupId))) {
+      throw unprocessable('UNKNOWN_GROUP', `no active group "${body.groupId}"`);
     }
   }
 
@@ -179,7 +214,7 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
   return {
     resolveRule,
     checkRule,
-    checkHandler,
+    checkAssignee,
 
     /** `startAt` in the future delays the matter: its run starts, and its clock counts, from then. */
     async create(
@@ -189,7 +224,7 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
     ): Promise<CreateResult> {
       const priority = body.priority ?? 'normal';
       const { reminderRule, reminderRuleRef } = await resolveRule(body);
-      await checkHandler(body.handlerId);
+      await checkAssignee(body);
       const workflowId = workflowIdFor(body.source, body.externalId);
       const input: MatterInput = {
         id: randomUUID(),
@@ -202,11 +237,12 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
         priority,
         reminderRule,
         reminderRuleRef,
-        handlerId: body.handlerId,
+        handlerId: body.handlerId ?? null,
+        groupId: body.groupId ?? null,
         createdBy,
         createdAt: (options.startAt ?? new Date()).toISOString(),
       };
-      const requestHash = canonicalHash(body);
+      const requestHash = canonicalHash(input);
       const reservation = await reserveMatter(sql, { ...input, workflowId, requestHash });
       if (!reservation.created) {
         if (reservation.requestHash !== requestHash) {
@@ -241,8 +277,31 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
       return act(id, (row) => update(row, transferUpdate, action));
     },
 
-    fileException(id: string, action: FileExceptionAction) {
-      return act(id, (row) => update(row, fileExceptionUpdate, action));
+    /** The catalog decides which types exist, which fields each needs, and who hears of a filing. */
+    async fileException(id: string, action: FileExceptionAction) {
+      const type = await findExceptionType(sql, action.eventType);
+      if (!type?.active) {
+        throw unprocessable(
+          'UNKNOWN_EVENT_TYPE',
+          `no exception event type "${action.eventType}" can be filed`,
+        );
+      }
+      const problems = validateFilingFields(type.fieldsSchema, action.fields ?? {});
+      if (problems.length > 0) {
+        throw badRequest(
+          'INVALID_FIELDS',
+          `the fields do not fit event type ${type.code}: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`,
+          problems,
+        );
+      }
+      const idsOf = (kind: string) => type.subscribers.filter((s) => s.kind === kind).map((s) => s.id);
+      const filing: FileExceptionAction = {
+        ...action,
+        eventTypeVersion: type.version,
+        severity: type.severity,
+        subscribers: { handlerIds: idsOf('handler'), groupIds: idsOf('group') },
+      };
+      return act(id, (row) => update(row, fileExceptionUpdate, filing));
     },
 
     modify(id: string, action: ModifyAction) {
@@ -251,6 +310,14 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
 
     schedule(id: string, change: ScheduledChange) {
       return act(id, (row) => update(row, scheduleChangeUpdate, change));
+    },
+
+    claim(id: string, action: ClaimAction) {
+      return act(id, (row) => update(row, claimUpdate, action));
+    },
+
+    release(id: string, action: ReleaseAction) {
+      return act(id, (row) => update(row, releaseUpdate, action));
     },
 
     cancel(id: string, action: CancelAction) {

@@ -121,7 +121,15 @@ export const MatterInputBody = Type.Object(
     source: Id,
     externalId: Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\s:][^:]*$' }),
     title: Text(500),
-    handlerId: Id,
+    handlerId: Type.Optional(
+      Type.String({ pattern: Id.pattern, description: 'the handler; give this or groupId' }),
+    ),
+    groupId: Type.Optional(
+      Type.String({
+        pattern: Id.pattern,
+        description: 'offer the matter to a group, whose members claim it',
+      }),
+    ),
     details: Type.Optional(Type.String({ maxLength: 20000 })),
     link: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 })),
     dueAt: Type.Optional(Type.String({ format: 'date-time' })),
@@ -162,7 +170,8 @@ export const MatterSummary = Type.Object({
   priority: Type.String(),
   reminderRule: Type.Unknown(),
   reminderRuleRef: Type.Union([Type.Object({ code: Type.String(), version: Type.Integer() }), Type.Null()]),
-  handlerId: Type.String(),
+  handlerId: Nullable(Type.String()),
+  groupId: Nullable(Type.String()),
   status: literals(MATTER_STATUSES),
   assignedAt: DateTime,
   remindersSent: Type.Integer(),
@@ -205,6 +214,7 @@ export const MatterDetail = Type.Composite([
         seq: Type.Integer(),
         type: Type.String(),
         recipientId: Nullable(Type.String()),
+        onBehalfOf: Nullable(Type.String()),
         channelType: Nullable(Type.String()),
         status: Type.String(),
         attempts: Type.Integer(),
@@ -219,6 +229,7 @@ export const MatterDetail = Type.Composite([
 export const MatterListQuery = Type.Object(
   {
     handlerId: Type.Optional(Id),
+    groupId: Type.Optional(Id),
     status: Type.Optional(literals(MATTER_STATUSES)),
     source: Type.Optional(Id),
     dueBefore: Type.Optional(DateTime),
@@ -247,8 +258,8 @@ export const TransferBody = Type.Object(
 export const ExceptionBody = Type.Object(
   {
     eventType: Type.String({
-      pattern: '^[A-Z][A-Z0-9_]{0,63}$',
-      description: 'event type code, e.g. DATA_MISMATCH',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+      description: 'a code from the exception event type catalog, e.g. DATA_MISMATCH',
     }),
     description: Text(4000),
     fields: Type.Optional(
@@ -261,10 +272,16 @@ export type CompleteBody = Static<typeof CompleteBody>;
 export type TransferBody = Static<typeof TransferBody>;
 export type ExceptionBody = Static<typeof ExceptionBody>;
 
+export const ClaimBody = Type.Object({}, { additionalProperties: false });
+export const ReleaseBody = Type.Object(
+  { reason: Type.Optional(Text(4000)) },
+  { additionalProperties: false },
+);
+
 export const ActionResponse = Type.Object({
   id: Type.String(),
   status: literals(MATTER_STATUSES),
-  handlerId: Type.String(),
+  handlerId: Nullable(Type.String()),
   seq: Type.Integer(),
 });
 
@@ -424,3 +441,63 @@ export const RuleTemplateView = Type.Object({
   createdBy: Type.String(),
   createdAt: DateTime,
 });
+
+export const DelegationInput = Type.Object(
+  {
+    delegateId: Id,
+    startsAt: DateTime,
+    endsAt: DateTime,
+    reason: Type.Optional(Text(4000)),
+  },
+  { additionalProperties: false },
+);
+export type DelegationInput = Static<typeof DelegationInput>;
+
+export const DelegationView = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  handlerId: Type.String(),
+  delegateId: Type.String(),
+  startsAt: DateTime,
+  endsAt: DateTime,
+  reason: Nullable(Type.String()),
+  createdBy: Type.String(),
+  createdAt: DateTime,
+  revokedAt: Nullable(DateTime),
+  revokedBy: Nullable(Type.String()),
+});
+export const DelegationList = Type.Object({ items: Type.Array(DelegationView) });
+export const DelegationParams = Type.Object({ id: Id, delegationId: Type.String({ format: 'uuid' }) });
+
+export const GroupInput = Type.Object(
+  {
+    id: Id,
+    name: Text(200),
+    supervisorId: Type.Optional(Id),
+    members: Type.Array(Id, { maxItems: 1000, uniqueItems: true }),
+  },
+  { additionalProperties: false },
+);
+export type GroupInput = Static<typeof GroupInput>;
+
+export const GroupPatch = Type.Object(
+  {
+    name: Type.Optional(Text(200)),
+    supervisorId: Type.Optional(Type.Union([Id, Type.Null()])),
+    active: Type.Optional(Type.Boolean({ description: 'an inactive group is offered no new matters' })),
+    members: Type.Optional(Type.Array(Id, { maxItems: 1000, uniqueItems: true })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type GroupPatch = Static<typeof GroupPatch>;
+
+export const GroupView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  supervisorId: Nullable(Type.String()),
+  active: Type.Boolean(),
+  members: Type.Array(Type.String()),
+  createdBy: Type.String(),
+  createdAt: DateTime,
+  updatedAt: DateTime,
+});
+export const GroupList = Type.Object({ items: Type.Array(GroupView) });

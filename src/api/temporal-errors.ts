@@ -10,6 +10,9 @@ const REFUSAL_STATUS: Record<string, number> = {
   [ActionRefusal.UNKNOWN_HANDLER]: 422,
   [ActionRefusal.INVALID_ACTION]: 400,
   [ActionRefusal.CONFLICT]: 409,
+  [ActionRefusal.NOT_CLAIMED]: 409,
+  [ActionRefusal.ALREADY_CLAIMED]: 409,
+  [ActionRefusal.NOT_GROUP_MATTER]: 409,
 };
 
 /** Turns what an Update or a start can throw into the API's refusals; anything else is ours (5xx). */

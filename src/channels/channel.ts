@@ -11,12 +11,17 @@ export interface MatterView {
   dueAt: string | null;
   priority: string;
   status: string;
-  handlerId: string;
+  /** Null while the matter waits for a group member to claim it. */
+  handlerId: string | null;
+  groupId?: string | null;
   createdAt: string;
 }
 
+/** A change request's decision, told to its maker and reviewer. */
+export type ChangeOutcomeType = 'change.approved' | 'change.rejected' | 'change.failed';
+
 export interface OutboundMessage {
-  type: MatterEventType;
+  type: MatterEventType | ChangeOutcomeType;
   matter: MatterView;
   handler: { id: string; name: string };
   actions: { action: string; url: string }[];

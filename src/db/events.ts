@@ -19,6 +19,7 @@ export async function recordMatterEvent(sql: Sql, e: RecordEventInput): Promise<
     await applyProjection(tx, e.state, e.seq);
     await audit(tx, {
       actorId: e.actorId ?? 'system',
+      actingFor: typeof e.data.onBehalfOf === 'string' ? e.data.onBehalfOf : null,
       action: e.type,
       entityType: 'matter',
       entityId: e.state.id,

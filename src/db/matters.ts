@@ -13,7 +13,8 @@ export interface MatterRow {
   priority: string;
   reminderRule: Record<string, unknown>;
   reminderRuleRef: { code: string; version: number } | null;
-  handlerId: string;
+  handlerId: string | null;
+  groupId: string | null;
   status: MatterStatus;
   assignedAt: Date;
   remindersSent: number;
@@ -32,7 +33,7 @@ export interface MatterRow {
 const columns = (
   db: Queryable,
 ) => db`id, workflow_id as "workflowId", source, external_id as "externalId", title, details, link,
-  due_at as "dueAt", priority, reminder_rule as "reminderRule", reminder_rule_ref as "reminderRuleRef", handler_id as "handlerId", status,
+  due_at as "dueAt", priority, reminder_rule as "reminderRule", reminder_rule_ref as "reminderRuleRef", handler_id as "handlerId", group_id as "groupId", status,
   assigned_at as "assignedAt", reminders_sent as "remindersSent", escalated, transfer_count as "transferCount",
   exception_count as "exceptionCount", next_notice_at as "nextNoticeAt", completed_at as "completedAt",
   completed_by as "completedBy", outcome, created_by as "createdBy", created_at as "createdAt",
@@ -49,11 +50,11 @@ export async function reserveMatter(
 ): Promise<Reservation> {
   const inserted = await db<{ id: string }[]>`
     insert into matters (id, workflow_id, source, external_id, request_hash, title, details, link, due_at,
-      priority, reminder_rule, reminder_rule_ref, handler_id, status, assigned_at, created_by, created_at)
+      priority, reminder_rule, reminder_rule_ref, handler_id, group_id, status, assigned_at, created_by, created_at)
     values (${input.id}, ${input.workflowId}, ${input.source}, ${input.externalId}, ${input.requestHash},
       ${input.title}, ${input.details}, ${input.link}, ${input.dueAt}, ${input.priority},
       ${db.json(input.reminderRule as never)},
-      ${input.reminderRuleRef ? db.json(input.reminderRuleRef as never) : null}, ${input.handlerId}, 'open', ${input.createdAt},
+      ${input.reminderRuleRef ? db.json(input.reminderRuleRef as never) : null}, ${input.handlerId}, ${input.groupId ?? null}, 'open', ${input.createdAt},
       ${input.createdBy}, ${input.createdAt})
     on conflict (source, external_id) do nothing
     returning id`;
@@ -71,7 +72,7 @@ export async function applyProjection(db: Queryable, state: MatterState, seq: nu
     update matters set
       title = ${state.title}, details = ${state.details}, link = ${state.link}, due_at = ${state.dueAt},
       priority = ${state.priority}, reminder_rule = ${db.json(state.reminderRule as never)},
-      handler_id = ${state.handlerId}, status = ${state.status}, assigned_at = ${state.assignedAt},
+      handler_id = ${state.handlerId}, group_id = ${state.groupId ?? null}, status = ${state.status}, assigned_at = ${state.assignedAt},
       reminders_sent = ${state.remindersSent}, escalated = ${state.escalated},
       transfer_count = ${state.transferCount}, exception_count = ${state.exceptionCount},
       next_notice_at = ${state.nextNoticeAt}, completed_at = ${state.completedAt},
@@ -79,13 +80,31 @@ export async function applyProjection(db: Queryable, state: MatterState, seq: nu
     where id = ${state.id} and last_seq < ${seq}`;
 }
 
+export async function findMatterByKey(
+  db: Queryable,
+  source: string,
+  externalId: string,
+): Promise<MatterRow | null> {
+  const [row] = await db<MatterRow[]>`
+    select ${columns(db)} from matters where source = ${source} and external_id = ${externalId}`;
+  return row ?? null;
+}
+
 export async function getMatter(db: Queryable, id: string): Promise<MatterRow | null> {
   const [row] = await db<MatterRow[]>`select ${columns(db)} from matters where id = ${id}`;
   return row ?? null;
 }
 
+/** A handler's view: their own matters, those of people they stand in for, and their groups' unclaimed ones. */
+export interface HandlerScope {
+  handlerId: string;
+  standingInFor: string[];
+}
+
 export interface MatterFilter {
   handlerId?: string;
+  groupId?: string;
+  scope?: HandlerScope;
   status?: MatterStatus;
   source?: string;
   dueBefore?: string;
@@ -102,6 +121,8 @@ export async function listMatters(db: Queryable, filter: MatterFilter, page: Pag
     select ${columns(db)} from matters
     where true
       ${filter.handlerId !== undefined ? db`and handler_id = ${filter.handlerId}` : db``}
+      ${filter.groupId !== undefined ? db`and group_id = ${filter.groupId}` : db``}
+      ${filter.scope ? db`and (${inScope(db, filter.scope)})` : db``}
       ${filter.status !== undefined ? db`and status = ${filter.status}` : db``}
       ${filter.source !== undefined ? db`and source = ${filter.source}` : db``}
       ${filter.dueBefore !== undefined ? db`and due_at < ${filter.dueBefore}` : db``}
@@ -111,13 +132,23 @@ export async function listMatters(db: Queryable, filter: MatterFilter, page: Pag
   return [...rows];
 }
 
-/** Everyone who has held the matter may still read it. */
-export async function wasHandledBy(db: Queryable, matterId: string, handlerId: string): Promise<boolean> {
+function inScope(db: Queryable, scope: HandlerScope) {
+  return db`handler_id = any(${[scope.handlerId, ...scope.standingInFor]})
+    or (handler_id is null and group_id in (select group_id from group_members where handler_id = ${scope.handlerId}))`;
+}
+
+/**
+ * A handler reads what is in their scope now, and what they once held. Group members also read
+ * their group's matters after someone claimed them, so the team sees who took what.
+ */
+export async function handlerMayRead(db: Queryable, matterId: string, scope: HandlerScope): Promise<boolean> {
   const rows = await db`
-    select 1 from matters where id = ${matterId} and handler_id = ${handlerId}
+    select 1 from matters where id = ${matterId} and (${inScope(db, scope)}
+      or group_id in (select group_id from group_members where handler_id = ${scope.handlerId}))
     union all
-    select 1 from matter_events where matter_id = ${matterId} and type = 'matter.transferred'
-      and data->>'from' = ${handlerId}
+    select 1 from matter_events where matter_id = ${matterId}
+      and ((type = 'matter.transferred' and data->>'from' = ${scope.handlerId})
+        or (type = 'matter.modified' and data->'changes'->'handlerId'->>'from' = ${scope.handlerId}))
     limit 1`;
   return rows.length > 0;
 }
@@ -132,7 +163,7 @@ export async function matterSnapshot(db: Queryable, id: string): Promise<Record<
   const [row] = await db<{ snapshot: Record<string, unknown> }[]>`
     select jsonb_build_object(
       'title', title, 'details', details, 'link', link, 'dueAt', due_at, 'priority', priority,
-      'reminderRule', reminder_rule, 'handlerId', handler_id, 'status', status,
+      'reminderRule', reminder_rule, 'handlerId', handler_id, 'groupId', group_id, 'status', status,
       'remindersSent', reminders_sent, 'escalated', escalated, 'transferCount', transfer_count,
       'exceptionCount', exception_count, 'completedBy', completed_by, 'outcome', outcome
     ) as snapshot

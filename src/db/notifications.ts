@@ -2,15 +2,16 @@ import type { Queryable } from './client.js';
 
 export type NotificationStatus = 'pending' | 'delivered' | 'failed' | 'no_recipient' | 'no_channel';
 
-export interface NotificationKey {
+/** A notice is about a matter (one of its events) or about a change request's outcome. */
+export type NotificationKey = {
   idempotencyKey: string;
-  matterId: string;
-  seq: number;
   type: string;
   recipientId: string | null;
   channelType: string | null;
   address: string | null;
-}
+  /** The absent person a stand-in receives the notice for. */
+  onBehalfOf?: string | null;
+} & ({ matterId: string; seq: number } | { changeRequestId: string });
 
 /** The row is written before anything is sent, so a resend finds it and knows what happened. */
 export async function claimNotification(
@@ -18,10 +19,15 @@ export async function claimNotification(
   key: NotificationKey,
   initialStatus: NotificationStatus,
 ): Promise<{ id: number; status: NotificationStatus }> {
+  const about =
+    'matterId' in key
+      ? { matterId: key.matterId, seq: key.seq, changeRequestId: null }
+      : { matterId: null, seq: null, changeRequestId: key.changeRequestId };
   await db`
-    insert into notifications (idempotency_key, matter_id, seq, type, recipient_id, channel_type, address, status)
-    values (${key.idempotencyKey}, ${key.matterId}, ${key.seq}, ${key.type}, ${key.recipientId},
-      ${key.channelType}, ${key.address}, ${initialStatus})
+    insert into notifications (idempotency_key, matter_id, seq, change_request_id, type, recipient_id, channel_type,
+      address, status, on_behalf_of)
+    values (${key.idempotencyKey}, ${about.matterId}, ${about.seq}, ${about.changeRequestId}, ${key.type},
+      ${key.recipientId}, ${key.channelType}, ${key.address}, ${initialStatus}, ${key.onBehalfOf ?? null})
     on conflict (idempotency_key) do nothing`;
   const [row] = await db<{ id: string; status: NotificationStatus }[]>`
     select id, status from notifications where idempotency_key = ${key.idempotencyKey}`;
@@ -54,6 +60,7 @@ export interface NotificationRow {
   seq: number;
   type: string;
   recipientId: string | null;
+  onBehalfOf: string | null;
   channelType: string | null;
   status: NotificationStatus;
   attempts: number;
@@ -65,7 +72,7 @@ export interface NotificationRow {
 export async function listNotifications(db: Queryable, matterId: string): Promise<NotificationRow[]> {
   return [
     ...(await db<NotificationRow[]>`
-      select seq, type, recipient_id as "recipientId", channel_type as "channelType", status, attempts,
+      select seq, type, recipient_id as "recipientId", on_behalf_of as "onBehalfOf", channel_type as "channelType", status, attempts,
         last_error as "lastError", created_at as "createdAt", delivered_at as "deliveredAt"
       from notifications where matter_id = ${matterId} order by seq, id`),
   ];

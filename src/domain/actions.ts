@@ -2,33 +2,43 @@ import { ActionRefusal, Refusal } from './errors.js';
 import { type MatterState, PRIORITIES, type Priority } from './matter.js';
 import { parseRule, type ReminderRule, RuleError } from './reminder-rule.js';
 
-export interface CompleteAction {
+/** Who acts, and for whom when a stand-in acts for an absent handler (the API checks the delegation). */
+interface Acting {
   actorId: string;
+  onBehalfOf?: string;
+}
+
+export interface CompleteAction extends Acting {
   outcome?: string;
   comment?: string;
 }
 
-export interface TransferAction {
-  actorId: string;
+export interface TransferAction extends Acting {
   toHandlerId: string;
   reason: string;
 }
 
-export interface FileExceptionAction {
-  actorId: string;
+export interface FileExceptionAction extends Acting {
   eventType: string;
   description: string;
   fields?: Record<string, unknown>;
+  /** Set by the API from the catalog: the type's version filed against, and who must hear of it. */
+  eventTypeVersion?: number;
+  severity?: string;
+  subscribers?: { handlerIds: string[]; groupIds: string[] };
 }
 
 const TEXT_LIMIT = 4000;
 
-function requireOpenAndHandler(state: MatterState, actorId: string): void {
-  if (state.status !== 'open') {
-    const by = state.completedBy ? ` by ${state.completedBy}` : '';
-    throw new Refusal(ActionRefusal.NOT_OPEN, `matter is already ${state.status}${by}`);
+function requireOpenAndHandler(state: MatterState, action: Acting): void {
+  requireOpen(state);
+  if (state.handlerId === null) {
+    throw new Refusal(
+      ActionRefusal.NOT_CLAIMED,
+      `the matter is offered to group ${state.groupId ?? '(none)'} and nobody has claimed it; claim it first`,
+    );
   }
-  if (actorId !== state.handlerId) {
+  if ((action.onBehalfOf ?? action.actorId) !== state.handlerId) {
     throw new Refusal(
       ActionRefusal.NOT_HANDLER,
       `only the current handler (${state.handlerId}) may act on it`,
@@ -47,13 +57,13 @@ function requireText(value: unknown, field: string, required: boolean): void {
 }
 
 export function checkComplete(state: MatterState, action: CompleteAction): void {
-  requireOpenAndHandler(state, action.actorId);
+  requireOpenAndHandler(state, action);
   requireText(action.outcome, 'outcome', false);
   requireText(action.comment, 'comment', false);
 }
 
 export function checkTransfer(state: MatterState, action: TransferAction): void {
-  requireOpenAndHandler(state, action.actorId);
+  requireOpenAndHandler(state, action);
   requireText(action.toHandlerId, 'toHandlerId', true);
   requireText(action.reason, 'reason', true);
   if (action.toHandlerId === state.handlerId) {
@@ -65,7 +75,7 @@ export function checkTransfer(state: MatterState, action: TransferAction): void 
 }
 
 export function checkFileException(state: MatterState, action: FileExceptionAction): void {
-  requireOpenAndHandler(state, action.actorId);
+  requireOpenAndHandler(state, action);
   requireText(action.eventType, 'eventType', true);
   requireText(action.description, 'description', true);
 }
@@ -123,6 +133,39 @@ function requireOpen(state: MatterState): void {
     const by = state.completedBy ? ` by ${state.completedBy}` : '';
     throw new Refusal(ActionRefusal.NOT_OPEN, `matter is already ${state.status}${by}`);
   }
+}
+
+export interface ClaimAction {
+  actorId: string;
+}
+
+export interface ReleaseAction extends Acting {
+  reason?: string;
+}
+
+function requireGroupMatter(state: MatterState): void {
+  requireOpen(state);
+  if (!state.groupId) {
+    throw new Refusal(ActionRefusal.NOT_GROUP_MATTER, 'the matter is not offered to a group');
+  }
+}
+
+/** The first claim wins: the workflow runs Updates one at a time, so a second sees the claimant. */
+export function checkClaim(state: MatterState, action: ClaimAction): void {
+  requireGroupMatter(state);
+  if (state.handlerId !== null) {
+    const mine = state.handlerId === action.actorId ? ' (by you)' : '';
+    throw new Refusal(
+      ActionRefusal.ALREADY_CLAIMED,
+      `the matter is already claimed by ${state.handlerId}${mine}`,
+    );
+  }
+}
+
+export function checkRelease(state: MatterState, action: ReleaseAction): void {
+  requireGroupMatter(state);
+  requireOpenAndHandler(state, action);
+  requireText(action.reason, 'reason', false);
 }
 
 export function checkModify(state: MatterState, action: ModifyAction): Changes {

@@ -9,6 +9,9 @@ export const ActionRefusal = {
   UNKNOWN_HANDLER: 'UNKNOWN_HANDLER',
   INVALID_ACTION: 'INVALID_ACTION',
   CONFLICT: 'CONCURRENT_CHANGE',
+  NOT_CLAIMED: 'NOT_CLAIMED',
+  ALREADY_CLAIMED: 'ALREADY_CLAIMED',
+  NOT_GROUP_MATTER: 'NOT_GROUP_MATTER',
 } as const;
 export type ActionRefusalCode = (typeof ActionRefusal)[keyof typeof ActionRefusal];
 

@@ -20,7 +20,10 @@ export interface MatterInput {
   reminderRule: ReminderRule;
   /** The catalog template and version the rule was taken from, when it was. */
   reminderRuleRef?: { code: string; version: number } | null;
-  handlerId: string;
+  /** Null while a group's matter waits to be claimed. */
+  handlerId: string | null;
+  /** The group the matter is offered to, if it was; absent in runs started before groups existed. */
+  groupId?: string | null;
   /** Who pushed the matter: a source system or a manager. */
   createdBy: string;
   createdAt: string;
@@ -56,6 +59,8 @@ export const EVENT_TYPES = [
   'matter.cancelled',
   'change.scheduled',
   'change.failed',
+  'matter.claimed',
+  'matter.released',
 ] as const;
 export type MatterEventType = (typeof EVENT_TYPES)[number];
 

@@ -1,1 +1,2 @@
+export { changeOutcomeWorkflow } from './change-outcome.js';
 export { matterWorkflow } from './matter.js';

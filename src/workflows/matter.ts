@@ -10,24 +10,23 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import {
-  DELIVERY_MAX_ATTEMPTS,
-  HANDLER_ACTIONS,
-  type LinkAction,
-  type NoticeRecipient,
-} from '../activities/contracts.js';
+import { HANDLER_ACTIONS, type LinkAction, type NoticeRecipient } from '../activities/contracts.js';
 import type { MatterActivities } from '../activities/index.js';
 import {
   type CancelAction,
+  type ClaimAction,
   type CompleteAction,
   checkCancel,
+  checkClaim,
   checkComplete,
   checkFileException,
   checkModify,
+  checkRelease,
   checkSchedule,
   checkTransfer,
   type FileExceptionAction,
   type ModifyAction,
+  type ReleaseAction,
   type ScheduledChange,
   type TransferAction,
 } from '../domain/actions.js';
@@ -35,18 +34,22 @@ import { ActionRefusal, Refusal } from '../domain/errors.js';
 import type { MatterEventType, MatterInput, MatterState } from '../domain/matter.js';
 import { planNext } from '../domain/planner.js';
 import { parseRule } from '../domain/reminder-rule.js';
+import { DELIVERY_ACTIVITY_OPTIONS } from './delivery-options.js';
 import {
   type ActionResult,
   cancelUpdate,
+  claimUpdate,
   completeUpdate,
   fileExceptionUpdate,
   modifyUpdate,
+  releaseUpdate,
   scheduleChangeUpdate,
   stateQuery,
   transferUpdate,
 } from './messages.js';
 import {
   MatterDueAt,
+  MatterGroup,
   MatterHandler,
   MatterPriority,
   MatterSource,
@@ -58,15 +61,7 @@ const { recordEvent, findHandler } = proxyActivities<MatterActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-const { deliverNotice } = proxyActivities<MatterActivities>({
-  startToCloseTimeout: '30 seconds',
-  retry: {
-    initialInterval: '2 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '5 minutes',
-    maximumAttempts: DELIVERY_MAX_ATTEMPTS,
-  },
-});
+const { deliverNotice } = proxyActivities<MatterActivities>(DELIVERY_ACTIVITY_OPTIONS);
 
 interface Notice {
   seq: number;
@@ -92,9 +87,10 @@ function refuse(err: unknown): never {
 export async function matterWorkflow(input: MatterInput, carried?: MatterState): Promise<MatterState> {
   const { workflowId } = workflowInfo();
   const state: MatterState = carried
-    ? { ...carried }
+    ? { groupId: null, ...carried }
     : {
         ...input,
+        groupId: input.groupId ?? null,
         status: 'open',
         assignedAt: input.createdAt,
         remindersSent: 0,
@@ -148,14 +144,47 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     send({ seq: event.seq, type, recipient, actions, issuedAt: event.at, state: event.after, data });
   }
 
+  /** Group members claim in the inbox; links act only for one handler. */
+  const noticeActions = (): LinkAction[] => (state.handlerId !== null ? HANDLER_ACTIONS : []);
+
   function publishSearchAttributes(): void {
     upsertSearchAttributes([
       { key: MatterHandler, value: state.handlerId },
       { key: MatterStatus, value: state.status },
       { key: MatterSource, value: state.source },
       { key: MatterPriority, value: state.priority },
+      { key: MatterGroup, value: state.groupId ?? null },
       { key: MatterDueAt, value: state.dueAt ? new Date(state.dueAt) : null },
     ]);
+  }
+
+  /** The current handler, or every member of the group while nobody has claimed it. */
+  function assignee(): NoticeRecipient {
+    return state.handlerId !== null
+      ? { kind: 'handler', handlerId: state.handlerId }
+      : { kind: 'group', groupId: state.groupId ?? '' };
+  }
+
+  function escalationRecipient(): NoticeRecipient {
+    return state.handlerId !== null
+      ? { kind: 'supervisorOf', handlerId: state.handlerId }
+      : { kind: 'supervisorOfGroup', groupId: state.groupId ?? '' };
+  }
+
+  const offeredTo = () => (state.groupId ? { groupId: state.groupId } : {});
+
+  /** Actions by a stand-in carry whom they acted for into the record and the audit. */
+  const actingFor = (action: { onBehalfOf?: string }) =>
+    action.onBehalfOf ? { onBehalfOf: action.onBehalfOf } : {};
+
+  /** A new assignment starts its own reminder clock. */
+  function assignTo(handlerId: string | null): void {
+    state.handlerId = handlerId;
+    state.assignedAt = nowIso();
+    state.remindersSent = 0;
+    state.escalated = false;
+    planVersion += 1;
+    publishSearchAttributes();
   }
 
   setHandler(stateQuery, () => snapshot());
@@ -172,6 +201,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       const event = await record('matter.completed', action.actorId, {
         outcome: action.outcome ?? null,
         comment: action.comment ?? null,
+        ...actingFor(action),
       });
       enqueue(event, 'matter.completed', { kind: 'handler', handlerId: action.actorId }, []);
       return { seq: event.seq, state: event.after };
@@ -193,17 +223,13 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       // The lookup yielded: another action may have landed meanwhile.
       refuseOn(() => checkTransfer(state, action));
       const from = state.handlerId;
-      state.handlerId = target.id;
-      state.assignedAt = nowIso();
-      state.remindersSent = 0;
-      state.escalated = false;
       state.transferCount += 1;
-      planVersion += 1;
-      publishSearchAttributes();
+      assignTo(target.id);
       const event = await record('matter.transferred', action.actorId, {
         from,
         to: target.id,
         reason: action.reason,
+        ...actingFor(action),
       });
       enqueue(event, 'matter.transferred', { kind: 'handler', handlerId: target.id }, HANDLER_ACTIONS, {
         from,
@@ -220,11 +246,18 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       state.exceptionCount += 1;
       const filing = {
         eventType: action.eventType,
+        ...(action.eventTypeVersion !== undefined ? { eventTypeVersion: action.eventTypeVersion } : {}),
+        ...(action.severity !== undefined ? { severity: action.severity } : {}),
         description: action.description,
         fields: action.fields ?? {},
+        ...actingFor(action),
       };
       const event = await record('exception.filed', action.actorId, filing);
-      enqueue(event, 'exception.filed', { kind: 'supervisorOf', handlerId: state.handlerId }, [], filing);
+      enqueue(event, 'exception.filed', escalationRecipient(), [], filing);
+      const subscribers = action.subscribers;
+      if (subscribers && subscribers.handlerIds.length + subscribers.groupIds.length > 0) {
+        enqueue(event, 'exception.filed', { kind: 'subscribers', ...subscribers }, [], filing);
+      }
       return { seq: event.seq, state: event.after };
     },
     { validator: (action) => refuseOn(() => checkFileException(state, action)) },
@@ -243,11 +276,10 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       }
       changes = guard(() => checkModify(state, action));
     }
-    Object.assign(state, Object.fromEntries(Object.entries(changes).map(([field, c]) => [field, c.to])));
-    if (changes.handlerId) {
-      state.assignedAt = nowIso();
-      state.remindersSent = 0;
-      state.escalated = false;
+    const { handlerId: reassigned, ...others } = changes;
+    Object.assign(state, Object.fromEntries(Object.entries(others).map(([field, c]) => [field, c.to])));
+    if (reassigned) {
+      assignTo(String(reassigned.to));
     } else if ((changes.dueAt || changes.reminderRule) && escalationStillAhead()) {
       state.escalated = false;
     }
@@ -257,7 +289,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     const data = { changes, reason: action.reason, review: action.review ?? null };
     const event = await record('matter.modified', action.actorId, data);
     const type = changes.handlerId ? 'matter.assigned' : 'matter.modified';
-    enqueue(event, type, { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS, data);
+    enqueue(event, type, assignee(), noticeActions(), data);
     return { seq: event.seq, state: event.after };
   }
 
@@ -268,9 +300,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     publishSearchAttributes();
     const data = { reason: action.reason, review: action.review ?? null };
     const event = await record('matter.cancelled', action.actorId, data);
-    enqueue(event, 'matter.cancelled', { kind: 'handler', handlerId: state.handlerId }, [], {
-      reason: action.reason,
-    });
+    enqueue(event, 'matter.cancelled', assignee(), [], { reason: action.reason });
     return { seq: event.seq, state: event.after };
   }
 
@@ -288,6 +318,33 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       });
     }
   }
+
+  setHandler(
+    claimUpdate,
+    async (action: ClaimAction): Promise<ActionResult> => {
+      assignTo(action.actorId);
+      const event = await record('matter.claimed', action.actorId, { groupId: state.groupId });
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkClaim(state, action)) },
+  );
+
+  setHandler(
+    releaseUpdate,
+    async (action: ReleaseAction): Promise<ActionResult> => {
+      const from = state.handlerId;
+      assignTo(null);
+      const event = await record('matter.released', action.actorId, {
+        from,
+        groupId: state.groupId,
+        reason: action.reason ?? null,
+        ...actingFor(action),
+      });
+      enqueue(event, 'matter.released', assignee(), [], { from, reason: action.reason ?? null });
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkRelease(state, action)) },
+  );
 
   setHandler(modifyUpdate, applyModify, {
     validator: (action) => refuseOn(() => checkModify(state, action)),
@@ -325,8 +382,11 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   publishSearchAttributes();
   upsertMemo({ title: state.title });
   if (!carried) {
-    const assigned = await record('matter.assigned', state.createdBy, { handlerId: state.handlerId });
-    enqueue(assigned, 'matter.assigned', { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS);
+    const assigned = await record('matter.assigned', state.createdBy, {
+      handlerId: state.handlerId,
+      ...offeredTo(),
+    });
+    enqueue(assigned, 'matter.assigned', assignee(), noticeActions());
   }
 
   while (state.status === 'open') {
@@ -359,11 +419,11 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     if (next.kind === 'reminder') {
       state.remindersSent = next.index + 1;
       const event = await record('matter.reminder', null, { index: next.index, skipped: next.skipped });
-      enqueue(event, 'matter.reminder', { kind: 'handler', handlerId: state.handlerId }, HANDLER_ACTIONS);
+      enqueue(event, 'matter.reminder', assignee(), noticeActions());
     } else {
       state.escalated = true;
-      const event = await record('matter.escalated', null, { handlerId: state.handlerId });
-      enqueue(event, 'matter.escalated', { kind: 'supervisorOf', handlerId: state.handlerId }, []);
+      const event = await record('matter.escalated', null, { handlerId: state.handlerId, ...offeredTo() });
+      enqueue(event, 'matter.escalated', escalationRecipient(), []);
     }
   }
 

@@ -1,9 +1,11 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type {
   CancelAction,
+  ClaimAction,
   CompleteAction,
   FileExceptionAction,
   ModifyAction,
+  ReleaseAction,
   ScheduledChange,
   TransferAction,
 } from '../domain/actions.js';
@@ -24,3 +26,5 @@ export const fileExceptionUpdate = defineUpdate<ActionResult, [FileExceptionActi
 export const modifyUpdate = defineUpdate<ActionResult, [ModifyAction]>('modify');
 export const cancelUpdate = defineUpdate<ActionResult, [CancelAction]>('cancel');
 export const scheduleChangeUpdate = defineUpdate<ActionResult, [ScheduledChange]>('scheduleChange');
+export const claimUpdate = defineUpdate<ActionResult, [ClaimAction]>('claim');
+export const releaseUpdate = defineUpdate<ActionResult, [ReleaseAction]>('release');

@@ -5,6 +5,14 @@ export const MatterStatus = defineSearchAttributeKey('MatterStatus', SearchAttri
 export const MatterSource = defineSearchAttributeKey('MatterSource', SearchAttributeType.KEYWORD);
 export const MatterDueAt = defineSearchAttributeKey('MatterDueAt', SearchAttributeType.DATETIME);
 export const MatterPriority = defineSearchAttributeKey('MatterPriority', SearchAttributeType.KEYWORD);
+export const MatterGroup = defineSearchAttributeKey('MatterGroup', SearchAttributeType.KEYWORD);
 
 /** Registered on the dev server at start (`--search-attribute NAME=TYPE`). */
-export const SEARCH_ATTRIBUTES = [MatterHandler, MatterStatus, MatterSource, MatterDueAt, MatterPriority];
+export const SEARCH_ATTRIBUTES = [
+  MatterHandler,
+  MatterStatus,
+  MatterSource,
+  MatterDueAt,
+  MatterPriority,
+  MatterGroup,
+];

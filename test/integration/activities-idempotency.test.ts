@@ -81,7 +81,7 @@ function notice(workflowId: string, state: MatterState): DeliverNoticeInput {
     workflowId,
     seq: 1,
     type: 'matter.assigned',
-    recipient: { kind: 'handler', handlerId: state.handlerId },
+    recipient: { kind: 'handler', handlerId: state.handlerId! },
     actions: ['complete', 'transfer', 'exception'],
     issuedAt: state.createdAt,
     state,
@@ -120,7 +120,7 @@ describe('activities under Temporal redelivery', () => {
         notice(workflowId, state),
       ),
     ).toBe('already-delivered');
-    expect(receiver.for(state.handlerId)).toHaveLength(1);
+    expect(receiver.for(state.handlerId!)).toHaveLength(1);
     const links = await sql`select count(*)::int as n from action_links where matter_id = ${state.id}`;
     expect(links[0]!.n).toBe(3);
   });
@@ -128,7 +128,7 @@ describe('activities under Temporal redelivery', () => {
   it('when the receiver fails with 500, then the attempt is logged and retried until it succeeds, sent with one key', async () => {
     const { state, workflowId } = await givenMatter();
     let calls = 0;
-    receiver.respond = (hook) => (hook.path.endsWith(state.handlerId) && ++calls === 1 ? 500 : 200);
+    receiver.respond = (hook) => (hook.path.endsWith(state.handlerId!) && ++calls === 1 ? 500 : 200);
     const first = new MockActivityEnvironment({ attempt: 1 }).run(
       activities.deliverNotice,
       notice(workflowId, state),
@@ -146,7 +146,7 @@ describe('activities under Temporal redelivery', () => {
     const [done] =
       await sql`select status, attempts, last_error from notifications where matter_id = ${state.id}`;
     expect(done).toMatchObject({ status: 'delivered', attempts: 2, last_error: null });
-    const keys = receiver.for(state.handlerId).map((h) => h.body.idempotencyKey);
+    const keys = receiver.for(state.handlerId!).map((h) => h.body.idempotencyKey);
     expect(new Set(keys).size).toBe(1);
     expect(keys).toHaveLength(2);
     receiver.respond = () => 200;
@@ -154,7 +154,7 @@ describe('activities under Temporal redelivery', () => {
 
   it('when the receiver refuses the message with 400, then the notice is marked failed and not retried', async () => {
     const { state, workflowId } = await givenMatter();
-    receiver.respond = (hook) => (hook.path.endsWith(state.handlerId) ? 400 : 200);
+    receiver.respond = (hook) => (hook.path.endsWith(state.handlerId!) ? 400 : 200);
     const run = new MockActivityEnvironment({ attempt: 1 }).run(
       activities.deliverNotice,
       notice(workflowId, state),
@@ -175,7 +175,7 @@ describe('activities under Temporal redelivery', () => {
     const input = {
       ...notice(workflowId, state),
       type: 'matter.escalated' as const,
-      recipient: { kind: 'supervisorOf' as const, handlerId: state.handlerId },
+      recipient: { kind: 'supervisorOf' as const, handlerId: state.handlerId! },
       actions: [],
     };
     expect(await new MockActivityEnvironment().run(activities.deliverNotice, input)).toBe('no-recipient');

@@ -37,6 +37,7 @@ const tokens = {} as Record<Exclude<Caller, 'anonymous'>, string>;
 let own: { id: string; token: string };
 let other: { id: string; token: string };
 const OWN_SOURCE = `authz-${randomUUID().slice(0, 6)}`;
+const OWN_GROUP = `authz-grp-${randomUUID().slice(0, 6)}`;
 
 const only = (allowed: Partial<Expect>, otherwise: number): Expect =>
   Object.fromEntries(CALLERS.map((c) => [c, allowed[c] ?? (c === 'anonymous' ? 401 : otherwise)])) as Expect;
@@ -49,6 +50,28 @@ async function newMatter(): Promise<string> {
   });
   if (res.status !== 201) throw new Error(`creating a matter: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id;
+}
+
+/** A matter offered to the group that `own` belongs to. */
+async function newGroupMatter(): Promise<string> {
+  const res = await call(stack, 'POST', '/v1/matters', {
+    token: tokens['source:own'],
+    body: { source: OWN_SOURCE, externalId: randomUUID(), title: 'Authz group', groupId: OWN_GROUP },
+  });
+  if (res.status !== 201)
+    throw new Error(`creating a group matter: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.id;
+}
+
+let windows = 0;
+/** Far-future, one-hour windows that never overlap, so every allowed call can succeed. */
+function nextWindow() {
+  const start = Date.parse('2100-01-01T00:00:00Z') + windows++ * 2 * 3600_000;
+  return {
+    delegateId: other.id,
+    startsAt: new Date(start).toISOString(),
+    endsAt: new Date(start + 3600_000).toISOString(),
+  };
 }
 
 const ctx = async (): Promise<Ctx> => ({
@@ -85,6 +108,46 @@ const TABLE: Record<string, Row> = {
     request: async () => ({
       path: `/v1/handlers/${own.id}`,
       body: { name: `Renamed ${randomUUID().slice(0, 4)}` },
+    }),
+    expect: only({ admin: 200, manager: 200 }, 403),
+  },
+  'POST /v1/handlers/{id}/delegations': {
+    request: async () => ({ path: `/v1/handlers/${own.id}/delegations`, body: nextWindow() }),
+    expect: only({ admin: 201, manager: 201, 'handler:own': 201 }, 403),
+  },
+  'GET /v1/handlers/{id}/delegations': {
+    request: async () => ({ path: `/v1/handlers/${own.id}/delegations` }),
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200, 'handler:own': 200 }, 403),
+  },
+  'DELETE /v1/handlers/{id}/delegations/{delegationId}': {
+    request: async () => {
+      const res = await call(stack, 'POST', `/v1/handlers/${own.id}/delegations`, {
+        token: tokens.admin,
+        body: nextWindow(),
+      });
+      return { path: `/v1/handlers/${own.id}/delegations/${res.body.id}` };
+    },
+    expect: only({ admin: 200, manager: 200, 'handler:own': 200 }, 403),
+  },
+  'POST /v1/groups': {
+    request: async () => ({
+      path: '/v1/groups',
+      body: { id: `azg-${randomUUID().slice(0, 8)}`, name: 'G', members: [own.id] },
+    }),
+    expect: only({ admin: 201, manager: 201 }, 403),
+  },
+  'GET /v1/groups': {
+    request: async () => ({ path: '/v1/groups' }),
+    expect: only({ 'source:own': 403, 'source:other': 403 }, 200),
+  },
+  'GET /v1/groups/{id}': {
+    request: async () => ({ path: `/v1/groups/${OWN_GROUP}` }),
+    expect: only({ 'source:own': 403, 'source:other': 403, 'handler:other': 404 }, 200),
+  },
+  'PATCH /v1/groups/{id}': {
+    request: async () => ({
+      path: `/v1/groups/${OWN_GROUP}`,
+      body: { name: `G ${randomUUID().slice(0, 4)}` },
     }),
     expect: only({ admin: 200, manager: 200 }, 403),
   },
@@ -129,8 +192,22 @@ const TABLE: Record<string, Row> = {
   'POST /v1/matters/{id}/exceptions': {
     request: async (c) => ({
       path: `/v1/matters/${c.ownMatter}/exceptions`,
-      body: { eventType: 'X', description: 'd' },
+      body: { eventType: 'OTHER', description: 'd' },
     }),
+    expect: only({ 'handler:own': 200 }, 403),
+  },
+  'POST /v1/matters/{id}/claim': {
+    request: async () => ({ path: `/v1/matters/${await newGroupMatter()}/claim`, body: {} }),
+    expect: only({ 'handler:own': 200 }, 403),
+  },
+  'POST /v1/matters/{id}/release': {
+    request: async () => {
+      const id = await newGroupMatter();
+      const claimed = await call(stack, 'POST', `/v1/matters/${id}/claim`, { token: own.token, body: {} });
+      if (claimed.status !== 200)
+        throw new Error(`claiming: ${claimed.status} ${JSON.stringify(claimed.body)}`);
+      return { path: `/v1/matters/${id}/release`, body: { reason: 'not mine' } };
+    },
     expect: only({ 'handler:own': 200 }, 403),
   },
   'POST /v1/change-requests': {
@@ -171,6 +248,45 @@ const TABLE: Record<string, Row> = {
     request: async () => ({ path: '/v1/reminder-rules/authz-seeded' }),
     expect: only({}, 200),
   },
+  'POST /v1/exception-types': {
+    request: async () => ({
+      path: '/v1/exception-types',
+      body: {
+        code: 'authz-type',
+        names: { 'zh-CN': '授权', en: 'Authz' },
+        severity: 'low',
+        fieldsSchema: { type: 'object' },
+      },
+    }),
+    expect: only({ admin: 201, manager: 201 }, 403),
+  },
+  'GET /v1/exception-types': {
+    request: async () => ({ path: '/v1/exception-types' }),
+    expect: only({}, 200),
+  },
+  'GET /v1/exception-types/{code}': {
+    request: async () => ({ path: '/v1/exception-types/OTHER' }),
+    expect: only({}, 200),
+  },
+  // Trust lets a source skip review: only an admin grants it, and no source reads how others are trusted.
+  'POST /v1/source-systems': {
+    request: async () => ({ path: '/v1/source-systems', body: { code: 'authz-source', name: 'Authz' } }),
+    expect: only({ admin: 201 }, 403),
+  },
+  'GET /v1/source-systems': {
+    request: async () => ({ path: '/v1/source-systems' }),
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200 }, 403),
+  },
+  'GET /v1/source-systems/{code}': {
+    request: async () => {
+      await call(stack, 'POST', '/v1/source-systems', {
+        token: tokens.admin,
+        body: { code: 'authz-listed', name: 'Listed' },
+      });
+      return { path: '/v1/source-systems/authz-listed' };
+    },
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200 }, 403),
+  },
   'GET /v1/audit': {
     request: async () => ({ path: '/v1/audit?limit=1' }),
     expect: only({ admin: 200, auditor: 200 }, 403),
@@ -203,6 +319,12 @@ beforeAll(async () => {
   tokens['source:other'] = await issueToken(stack, `${OWN_SOURCE}-x`, 'source');
   tokens['handler:own'] = own.token;
   tokens['handler:other'] = other.token;
+  const group = await call(stack, 'POST', '/v1/groups', {
+    token: tokens.admin,
+    body: { id: OWN_GROUP, name: 'Own group', members: [own.id] },
+  });
+  if (group.status !== 201)
+    throw new Error(`creating the group: ${group.status} ${JSON.stringify(group.body)}`);
 });
 afterAll(async () => stack?.close());
 

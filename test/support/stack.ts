@@ -134,7 +134,27 @@ export async function createHandler(
   return { id, token: token.body.token };
 }
 
-export async function issueToken(stack: TestStack, subject: string, role: string): Promise<string> {
+/**
+ * A token for `subject`. A source system is registered as trusted first, so its matters start at
+ * once; tests of review for untrusted sources register their source themselves.
+ */
+export async function issueToken(
+  stack: TestStack,
+  subject: string,
+  role: string,
+  options: { trusted?: boolean } = {},
+): Promise<string> {
+  if (role === 'source') {
+    const registered = await call(stack, 'POST', '/v1/source-systems', {
+      token: stack.adminToken,
+      body: { code: subject, name: `Source ${subject}`, trusted: options.trusted ?? true },
+    });
+    if (registered.status !== 201) {
+      throw new Error(
+        `registering source ${subject}: ${registered.status} ${JSON.stringify(registered.body)}`,
+      );
+    }
+  }
   const res = await call(stack, 'POST', '/v1/tokens', { token: stack.adminToken, body: { subject, role } });
   if (res.status !== 201) throw new Error(`issuing token: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.token;

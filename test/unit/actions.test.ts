@@ -7,38 +7,9 @@ import {
   checkModify,
   checkTransfer,
 } from '../../src/domain/actions.js';
-import { ActionRefusal, type ActionRefusalCode, Refusal } from '../../src/domain/errors.js';
+import { ActionRefusal } from '../../src/domain/errors.js';
 import type { MatterState } from '../../src/domain/matter.js';
-
-function openMatter(overrides: Partial<MatterState> = {}): MatterState {
-  return {
-    id: 'mat_1',
-    source: 'erp',
-    externalId: 'PO-77',
-    title: 'Approve purchase order 77',
-    details: null,
-    link: null,
-    dueAt: null,
-    priority: 'normal',
-    reminderRule: { every: 'PT4H', maxCount: 6, escalateAfter: 'P1D' },
-    handlerId: 'alice',
-    createdBy: 'erp',
-    createdAt: '2025-06-01T08:00:00.000Z',
-    status: 'open',
-    assignedAt: '2025-06-01T08:00:00.000Z',
-    remindersSent: 2,
-    escalated: false,
-    seq: 3,
-    transferCount: 0,
-    exceptionCount: 0,
-    nextNoticeAt: '2025-06-01T20:00:00.000Z',
-    completedAt: null,
-    completedBy: null,
-    outcome: null,
-    scheduledChanges: [],
-    ...overrides,
-  };
-}
+import { expectAllowed, expectRefusal, openMatter } from '../support/matter-state.js';
 
 const completedByBob = (): MatterState =>
   openMatter({
@@ -47,35 +18,6 @@ const completedByBob = (): MatterState =>
     completedAt: '2025-06-01T09:00:00.000Z',
     outcome: 'ok',
   });
-
-function refusal(fn: () => void): Refusal {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(Refusal);
-    return err as Refusal;
-  }
-  throw new Error('expected a Refusal, but the action was allowed');
-}
-
-/** Runs the check, asserts it refused with `code`, and that the state object was left untouched. */
-function expectRefusal(
-  state: MatterState,
-  check: (s: MatterState) => void,
-  code: ActionRefusalCode,
-): Refusal {
-  const before = structuredClone(state);
-  const err = refusal(() => check(state));
-  expect(err.code).toBe(code);
-  expect(state).toEqual(before);
-  return err;
-}
-
-function expectAllowed(state: MatterState, check: (s: MatterState) => void): void {
-  const before = structuredClone(state);
-  expect(() => check(state)).not.toThrow();
-  expect(state).toEqual(before);
-}
 
 describe('checkComplete', () => {
   it('when the current handler completes an open matter, then it is allowed and the state is unchanged', () => {

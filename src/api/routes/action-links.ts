@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LinkAction } from '../../activities/contracts.js';
 import { claimActionLink, linkState, releaseActionLink } from '../../db/action-links.js';
 import type { Sql } from '../../db/client.js';
+import { standsInFor } from '../../db/delegations.js';
 import type { MatterRow } from '../../db/matters.js';
 import { ActionRefusal } from '../../domain/errors.js';
 import { type ActionClaims, ActionTokenError, verifyActionToken } from '../../security/action-token.js';
@@ -62,8 +63,13 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
     });
   }
 
-  /** Signature, expiry, the stored link and the matter's current holder must all agree. */
-  async function openLink(token: string): Promise<{ claims: ActionClaims; matter: MatterRow }> {
+  /**
+   * Signature, expiry, the stored link and the matter's current holder must all agree; a stand-in's
+   * link works only while they still stand in for the holder.
+   */
+  async function openLink(
+    token: string,
+  ): Promise<{ claims: ActionClaims; matter: MatterRow; onBehalfOf: string | null }> {
     let claims: ActionClaims;
     try {
       claims = verifyActionToken(linkSecret, token, Date.now());
@@ -80,10 +86,16 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
       throw new ApiError(state === 'unknown' ? 404 : 410, `LINK_${state.toUpperCase()}`, DEAD_LINK[state]!);
     }
     const matter = await matters.load(claims.matterId);
-    if (matter.status !== 'open' || matter.handlerId !== claims.handlerId) {
+    const holder = matter.handlerId;
+    const own = holder === claims.handlerId;
+    if (
+      matter.status !== 'open' ||
+      !holder ||
+      (!own && !(await standsInFor(sql, claims.handlerId, holder)))
+    ) {
       throw new ApiError(410, 'LINK_REVOKED', DEAD_LINK.revoked!);
     }
-    return { claims, matter };
+    return { claims, matter, onBehalfOf: own ? null : holder };
   }
 
   app.addHook('onSend', async (_request, reply) => {
@@ -142,7 +154,7 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       const token = request.params.token;
       try {
-        const { claims } = await openLink(token);
+        const { claims, onBehalfOf } = await openLink(token);
         const body = (request.body ?? {}) as Record<string, unknown>;
         const checker = CHECKERS[claims.action];
         if (!checker.Check(body)) {
@@ -157,17 +169,18 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
           throw new ApiError(410, `LINK_${state.toUpperCase()}`, DEAD_LINK[state] ?? DEAD_LINK.used!);
         }
         const actorId = claims.handlerId;
+        const acting = onBehalfOf ? { actorId, onBehalfOf } : { actorId };
         try {
           const result =
             claims.action === 'complete'
-              ? await matters.complete(claims.matterId, { actorId, ...(body as object) })
+              ? await matters.complete(claims.matterId, { ...acting, ...(body as object) })
               : claims.action === 'transfer'
                 ? await matters.transfer(claims.matterId, {
-                    actorId,
+                    ...acting,
                     ...(body as { toHandlerId: string; reason: string }),
                   })
                 : await matters.fileException(claims.matterId, {
-                    actorId,
+                    ...acting,
                     ...(body as { eventType: string; description: string }),
                   });
           if (wantsHtml(request)) {

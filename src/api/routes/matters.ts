@@ -1,19 +1,31 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../../db/api-tokens.js';
-import { listChangeRequests } from '../../db/change-requests.js';
+import { getChangeRequest, listChangeRequests } from '../../db/change-requests.js';
 import type { Sql } from '../../db/client.js';
+import { standingInFor, standsInFor } from '../../db/delegations.js';
 import { listEvents, listFilings } from '../../db/events.js';
-import { listMatters, type MatterRow, wasHandledBy } from '../../db/matters.js';
+import { isActiveMember } from '../../db/groups.js';
+import {
+  findMatterByKey,
+  type HandlerScope,
+  handlerMayRead,
+  listMatters,
+  type MatterFilter,
+  type MatterRow,
+} from '../../db/matters.js';
 import { listNotifications } from '../../db/notifications.js';
+import { findSourceSystem } from '../../db/source-systems.js';
 import { principalOf, requireRole } from '../auth.js';
 import type { ChangeService } from '../change-service.js';
-import { badRequest, forbidden, notFound } from '../errors.js';
+import { ApiError, badRequest, forbidden, notFound } from '../errors.js';
 import type { MatterService } from '../matter-service.js';
 import { iso, presentChangeRequest } from '../presenters.js';
 import {
   ActionResponse,
   ChangeRequestView,
+  ClaimBody,
   CompleteBody,
   CreatedMatter,
   ErrorResponse,
@@ -24,6 +36,7 @@ import {
   MatterList,
   MatterListQuery,
   PendingReview,
+  ReleaseBody,
   TransferBody,
 } from '../schemas.js';
 
@@ -47,6 +60,7 @@ export function presentMatter(row: MatterRow) {
     reminderRule: row.reminderRule,
     reminderRuleRef: row.reminderRuleRef,
     handlerId: row.handlerId,
+    groupId: row.groupId,
     status: row.status,
     assignedAt: row.assignedAt.toISOString(),
     remindersSent: row.remindersSent,
@@ -82,7 +96,59 @@ async function mayRead(sql: Sql, p: Principal, row: MatterRow): Promise<boolean>
   if (p.role === 'admin' || p.role === 'manager' || p.role === 'reviewer' || p.role === 'auditor')
     return true;
   if (p.role === 'source') return row.source === p.subject;
-  return wasHandledBy(sql, row.id, p.subject);
+  return handlerMayRead(sql, row.id, await scopeOf(sql, p.subject));
+}
+
+/** Only a registered, active source marked trusted skips review; anything unknown is reviewed. */
+async function trustedSource(sql: Sql, code: string): Promise<boolean> {
+  const source = await findSourceSystem(sql, code);
+  return !!source && source.trusted && source.active;
+}
+
+/**
+ * A resent push of a matter already awaiting review gets the same request back, so a source's
+ * retry is safe; a different proposal for the same matter is refused by the change service.
+ */
+async function proposeOnce(
+  changes: ChangeService,
+  sql: Sql,
+  matter: MatterInputBody,
+  makerId: string,
+  why: string,
+) {
+  try {
+    return await changes.propose({ kind: 'add', matter, reason: why }, makerId);
+  } catch (err) {
+    const pendingId = err instanceof ApiError && err.code === 'CHANGE_PENDING' ? pendingIdOf(err) : null;
+    const pending = pendingId ? await getChangeRequest(sql, pendingId) : null;
+    const same =
+      pending?.kind === 'add' &&
+      pending.makerId === makerId &&
+      Object.entries(matter).every(([k, v]) => JSON.stringify(pending.proposed[k]) === JSON.stringify(v));
+    if (same && pending) return pending;
+    throw err;
+  }
+}
+
+const pendingIdOf = (err: ApiError): string | null => {
+  const id = (err.details as { changeRequestId?: unknown } | undefined)?.changeRequestId;
+  return typeof id === 'string' ? id : null;
+};
+
+async function scopeOf(sql: Sql, handlerId: string): Promise<HandlerScope> {
+  return { handlerId, standingInFor: await standingInFor(sql, handlerId) };
+}
+
+/**
+ * Who the caller acts for: themselves, or the absent handler they stand in for right now. Anyone
+ * else is passed through as themselves, and the workflow refuses them with the exact reason.
+ */
+async function acting(sql: Sql, request: FastifyRequest, matters: MatterService, id: string) {
+  const actorId = principalOf(request).subject;
+  const row = await matters.load(id);
+  const standIn =
+    row.handlerId !== null && row.handlerId !== actorId && (await standsInFor(sql, actorId, row.handlerId));
+  return standIn && row.handlerId ? { actorId, onBehalfOf: row.handlerId } : { actorId };
 }
 
 const secured = [{ bearer: [] }];
@@ -118,13 +184,15 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
       if (p.role === 'source' && request.body.source !== p.subject) {
         throw forbidden(`a source system may push only its own matters (source "${p.subject}")`);
       }
-      if (p.role === 'manager') {
-        const cr = await changes.propose(
-          { kind: 'add', matter: request.body, reason: 'pushed through POST /v1/matters' },
-          p.subject,
-        );
-        reply.header('location', `/v1/change-requests/${cr.id}`);
-        return reply.code(202).send({ changeRequestId: cr.id, status: 'pending' });
+      if (p.role === 'manager' || (p.role === 'source' && !(await trustedSource(sql, p.subject)))) {
+        const existing = await findMatterByKey(sql, request.body.source, request.body.externalId);
+        if (!existing) {
+          const why =
+            p.role === 'manager' ? 'a manager’s new matter' : `pushed by untrusted source "${p.subject}"`;
+          const cr = await proposeOnce(changes, sql, request.body, p.subject, why);
+          reply.header('location', `/v1/change-requests/${cr.id}`);
+          return reply.code(202).send({ changeRequestId: cr.id, status: 'pending' });
+        }
       }
       const result = await matters.create(request.body, p.subject);
       reply.header('location', `/v1/matters/${result.id}`);
@@ -149,12 +217,19 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
     async (request) => {
       const p = principalOf(request);
       const q = request.query;
-      const filter = { handlerId: q.handlerId, status: q.status, source: q.source, dueBefore: q.dueBefore };
+      const filter: MatterFilter = {
+        handlerId: q.handlerId,
+        groupId: q.groupId,
+        status: q.status,
+        source: q.source,
+        dueBefore: q.dueBefore,
+      };
       if (p.role === 'handler') {
-        if (q.handlerId !== undefined && q.handlerId !== p.subject) {
-          throw forbidden('a handler may list only their own matters');
+        const scope = await scopeOf(sql, p.subject);
+        if (q.handlerId !== undefined && ![scope.handlerId, ...scope.standingInFor].includes(q.handlerId)) {
+          throw forbidden('a handler may list only their own matters and those of people they stand in for');
         }
-        filter.handlerId = p.subject;
+        filter.scope = scope;
       }
       if (p.role === 'source') {
         if (q.source !== undefined && q.source !== p.subject) {
@@ -219,7 +294,10 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
       schema: actionSchema('Complete a matter (its handler)', CompleteBody),
     },
     async (request) =>
-      matters.complete(request.params.id, { actorId: principalOf(request).subject, ...request.body }),
+      matters.complete(request.params.id, {
+        ...(await acting(sql, request, matters, request.params.id)),
+        ...request.body,
+      }),
   );
 
   app.post(
@@ -229,7 +307,10 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
       schema: actionSchema('Transfer a matter to another handler (its handler)', TransferBody),
     },
     async (request) =>
-      matters.transfer(request.params.id, { actorId: principalOf(request).subject, ...request.body }),
+      matters.transfer(request.params.id, {
+        ...(await acting(sql, request, matters, request.params.id)),
+        ...request.body,
+      }),
   );
 
   app.post(
@@ -239,6 +320,38 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
       schema: actionSchema('File an exception on a matter by event type (its handler)', ExceptionBody),
     },
     async (request) =>
-      matters.fileException(request.params.id, { actorId: principalOf(request).subject, ...request.body }),
+      matters.fileException(request.params.id, {
+        ...(await acting(sql, request, matters, request.params.id)),
+        ...request.body,
+      }),
+  );
+
+  app.post(
+    '/v1/matters/:id/claim',
+    {
+      preHandler: requireRole('handler'),
+      schema: actionSchema('Claim a matter offered to your group; the first claim wins', ClaimBody),
+    },
+    async (request) => {
+      const actorId = principalOf(request).subject;
+      const row = await matters.load(request.params.id);
+      if (row.groupId && !(await isActiveMember(sql, row.groupId, actorId))) {
+        throw forbidden(`only members of group ${row.groupId} may claim this matter`);
+      }
+      return matters.claim(row.id, { actorId });
+    },
+  );
+
+  app.post(
+    '/v1/matters/:id/release',
+    {
+      preHandler: requireRole('handler'),
+      schema: actionSchema('Give a claimed matter back to its group (its current handler)', ReleaseBody),
+    },
+    async (request) =>
+      matters.release(request.params.id, {
+        ...(await acting(sql, request, matters, request.params.id)),
+        ...request.body,
+      }),
   );
 };

@@ -1,0 +1,78 @@
+import { type TSchema, Type } from '@sinclair/typebox';
+import { SEVERITIES, SUBSCRIBER_KINDS } from '../domain/exception-type.js';
+import { Id } from './schemas.js';
+
+const literals = <T extends string>(values: readonly T[]) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values] });
+const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+const DateTime = Type.String({ format: 'date-time' });
+const Versioned = {
+  version: Type.Integer(),
+  active: Type.Boolean(),
+  description: Nullable(Type.String()),
+  createdBy: Type.String(),
+  createdAt: DateTime,
+};
+const Active = (what: string) => Type.Optional(Type.Boolean({ description: `${what}; true when absent` }));
+
+const ExceptionTypeCode = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
+const Names = Type.Object({ 'zh-CN': Text(200), en: Text(200) }, { additionalProperties: false });
+const Subscriber = Type.Object(
+  { kind: literals(SUBSCRIBER_KINDS), id: Id },
+  { additionalProperties: false, description: 'a handler or a handler group, told when one is filed' },
+);
+const FieldsSchema = Type.Record(Type.String(), Type.Unknown(), {
+  description: 'JSON Schema (draft-07) of a filing\'s `fields`; type "object", references only within itself',
+});
+
+export const ExceptionTypeInput = Type.Object(
+  {
+    code: ExceptionTypeCode,
+    names: Names,
+    severity: literals(SEVERITIES),
+    fieldsSchema: FieldsSchema,
+    subscribers: Type.Optional(Type.Array(Subscriber, { maxItems: 50, uniqueItems: true })),
+    active: Active('false stops new filings of this type'),
+    description: Type.Optional(Text(2000)),
+  },
+  { additionalProperties: false },
+);
+
+export const ExceptionTypeView = Type.Object({
+  code: Type.String(),
+  names: Names,
+  severity: literals(SEVERITIES),
+  fieldsSchema: FieldsSchema,
+  subscribers: Type.Array(Subscriber),
+  ...Versioned,
+});
+
+export const SourceSystemInput = Type.Object(
+  {
+    code: Id,
+    name: Text(200),
+    trusted: Type.Optional(
+      Type.Boolean({ description: 'its own matters start without review; false when absent' }),
+    ),
+    callbackUrl: Type.Optional(
+      Nullable(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 })),
+    ),
+    rateLimitPerMinute: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 100_000 }))),
+    active: Active('false retires the source'),
+    description: Type.Optional(Text(2000)),
+  },
+  { additionalProperties: false },
+);
+
+export const SourceSystemView = Type.Object({
+  code: Type.String(),
+  name: Type.String(),
+  trusted: Type.Boolean(),
+  callbackUrl: Nullable(Type.String()),
+  rateLimitPerMinute: Nullable(Type.Integer()),
+  ...Versioned,
+});
+
+export const ExceptionTypeVersions = Type.Object({ items: Type.Array(ExceptionTypeView) });
+export const SourceSystemVersions = Type.Object({ items: Type.Array(SourceSystemView) });
