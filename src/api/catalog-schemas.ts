@@ -1,12 +1,7 @@
-import { type TSchema, Type } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { SEVERITIES, SUBSCRIBER_KINDS } from '../domain/exception-type.js';
-import { Id } from './schemas.js';
+import { CatalogCode, DateTime, Id, literals, Nullable, Text } from './schemas.js';
 
-const literals = <T extends string>(values: readonly T[]) =>
-  Type.Unsafe<T>({ type: 'string', enum: [...values] });
-const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength });
-const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
-const DateTime = Type.String({ format: 'date-time' });
 const Versioned = {
   version: Type.Integer(),
   active: Type.Boolean(),
@@ -16,7 +11,6 @@ const Versioned = {
 };
 const Active = (what: string) => Type.Optional(Type.Boolean({ description: `${what}; true when absent` }));
 
-const ExceptionTypeCode = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 const Names = Type.Object({ 'zh-CN': Text(200), en: Text(200) }, { additionalProperties: false });
 const Subscriber = Type.Object(
   { kind: literals(SUBSCRIBER_KINDS), id: Id },
@@ -28,7 +22,7 @@ const FieldsSchema = Type.Record(Type.String(), Type.Unknown(), {
 
 export const ExceptionTypeInput = Type.Object(
   {
-    code: ExceptionTypeCode,
+    code: CatalogCode,
     names: Names,
     severity: literals(SEVERITIES),
     fieldsSchema: FieldsSchema,

@@ -1,8 +1,8 @@
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { ROLES } from '../db/api-tokens.js';
 import { MATTER_STATUSES, PRIORITIES } from '../domain/matter.js';
 
-const literals = <T extends string>(values: readonly T[]) =>
+export const literals = <T extends string>(values: readonly T[]) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values] });
 
 export const ErrorResponse = Type.Object(
@@ -20,7 +20,7 @@ export const Id = Type.String({
   pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$',
   description: 'letters, digits, . _ @ -',
 });
-const Text = (maxLength: number, description?: string) =>
+export const Text = (maxLength: number, description?: string) =>
   Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) });
 const IsoDuration = Type.String({
   pattern: '^P(?!$)(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$',
@@ -114,7 +114,7 @@ export const ReminderRuleInput = Type.Object(
   { additionalProperties: false },
 );
 
-const TemplateCode = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
+export const CatalogCode = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 
 export const MatterInputBody = Type.Object(
   {
@@ -137,7 +137,7 @@ export const MatterInputBody = Type.Object(
     reminderRule: Type.Optional(ReminderRuleInput),
     reminderRuleRef: Type.Optional(
       Type.Object(
-        { code: TemplateCode, version: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { code: CatalogCode, version: Type.Optional(Type.Integer({ minimum: 1 })) },
         {
           additionalProperties: false,
           description: 'a catalog rule template; the latest version when none is named',
@@ -155,8 +155,8 @@ export const CreatedMatter = Type.Object({
   status: literals(MATTER_STATUSES),
 });
 
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
-const DateTime = Type.String({ format: 'date-time' });
+export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+export const DateTime = Type.String({ format: 'date-time' });
 
 export const MatterSummary = Type.Object({
   id: Type.String(),
@@ -258,7 +258,7 @@ export const TransferBody = Type.Object(
 export const ExceptionBody = Type.Object(
   {
     eventType: Type.String({
-      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+      pattern: CatalogCode.pattern,
       description: 'a code from the exception event type catalog, e.g. DATA_MISMATCH',
     }),
     description: Text(4000),
@@ -429,7 +429,7 @@ export const PendingReview = Type.Object({
 });
 
 export const RuleTemplateInput = Type.Object(
-  { code: TemplateCode, rule: ReminderRuleInput, description: Type.Optional(Text(2000)) },
+  { code: CatalogCode, rule: ReminderRuleInput, description: Type.Optional(Text(2000)) },
   { additionalProperties: false },
 );
 
