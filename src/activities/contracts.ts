@@ -35,6 +35,13 @@ export interface DeliverNoticeInput {
   issuedAt: string;
   state: MatterState;
   data: Record<string, unknown>;
+  /** Channel types allowed for this notice, in order of preference (a ladder level's); any when absent. */
+  channels?: string[] | null;
+}
+
+export interface PlanningQuery {
+  handlerId: string | null;
+  calendar: string | null;
 }
 
 export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'no-recipient' | 'no-channel';

@@ -2,15 +2,24 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ChannelRegistry, OutboundMessage } from '../channels/channel.js';
 import { matterViewOf } from '../channels/matter-view.js';
 import { storeActionLink } from '../db/action-links.js';
+import { calendarOf, findCalendar } from '../db/business-calendars.js';
 import type { Sql } from '../db/client.js';
 import { actingFor } from '../db/delegations.js';
 import { recordMatterEvent } from '../db/events.js';
 import { activeMembers, getGroup } from '../db/groups.js';
-import { getHandler } from '../db/handlers.js';
+import { type ChannelRow, getHandler } from '../db/handlers.js';
 import { claimNotification } from '../db/notifications.js';
+import { ROUND_THE_CLOCK } from '../domain/calendar.js';
+import type { PlanningContext } from '../domain/planner.js';
 import { deriveNonce, signActionToken } from '../security/action-token.js';
 import { createChangeNoticeActivities } from './change-notices.js';
-import type { DeliverNoticeInput, DeliveryOutcome, HandlerRef, RecordEventInput } from './contracts.js';
+import type {
+  DeliverNoticeInput,
+  DeliveryOutcome,
+  HandlerRef,
+  PlanningQuery,
+  RecordEventInput,
+} from './contracts.js';
 import { sendClaimed } from './delivery.js';
 
 export interface ActivityDeps {
@@ -19,6 +28,21 @@ export interface ActivityDeps {
   publicBaseUrl: string;
   linkSecret: string;
   actionLinkTtlMs: number;
+}
+
+/** The recipient's first usable channel, or the first of the allowed types they have, in that order. */
+function pickChannelFrom(
+  channels: ChannelRegistry,
+  own: ChannelRow[],
+  allowed: string[] | null,
+): ChannelRow | undefined {
+  const usable = own.filter((c) => channels.has(c.type));
+  if (!allowed) return usable[0];
+  for (const type of allowed) {
+    const hit = usable.find((c) => c.type === type);
+    if (hit) return hit;
+  }
+  return undefined;
 }
 
 interface Recipient {
@@ -30,6 +54,9 @@ const compact = (ids: (string | null | undefined)[]): string[] => ids.filter((id
 
 export function createActivities(deps: ActivityDeps) {
   const { sql, channels } = deps;
+
+  const pickChannel = (own: ChannelRow[], allowed: string[] | null) =>
+    pickChannelFrom(channels, own, allowed);
 
   /** Whom a notice reaches, each with the person they receive it for when standing in. */
   async function resolveRecipients(input: DeliverNoticeInput): Promise<Recipient[]> {
@@ -60,7 +87,7 @@ export function createActivities(deps: ActivityDeps) {
     const { recipientId, onBehalfOf } = to;
     const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf };
     const recipient = await getHandler(sql, recipientId);
-    const target = recipient?.channels.find((c) => channels.has(c.type));
+    const target = pickChannel(recipient?.channels ?? [], input.channels ?? null);
     const idempotencyKey = `${input.workflowId}:${input.seq}:${recipientId}`;
     if (!recipient || !target) {
       await claimNotification(
@@ -113,6 +140,18 @@ export function createActivities(deps: ActivityDeps) {
 
     async recordEvent(input: RecordEventInput): Promise<void> {
       await recordMatterEvent(sql, input);
+    },
+
+    /** The calendar a rule counts on (the latest version) and the handler's quiet hours in their zone. */
+    async loadPlanningContext(query: PlanningQuery): Promise<PlanningContext> {
+      const [entry, handler] = await Promise.all([
+        query.calendar ? findCalendar(sql, query.calendar) : null,
+        query.handlerId ? getHandler(sql, query.handlerId) : null,
+      ]);
+      return {
+        calendar: entry?.active ? calendarOf(entry) : ROUND_THE_CLOCK,
+        quiet: handler?.quietHours ? { ...handler.quietHours, timeZone: handler.timezone } : null,
+      };
     },
 
     async findHandler(id: string): Promise<HandlerRef | null> {

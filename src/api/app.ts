@@ -15,6 +15,7 @@ import { matterService } from './matter-service.js';
 import { installMetrics } from './metrics.js';
 import { actionLinkRoutes } from './routes/action-links.js';
 import { auditRoutes } from './routes/audit.js';
+import { calendarRoutes } from './routes/calendars.js';
 import { changeRequestRoutes } from './routes/change-requests.js';
 import { delegationRoutes } from './routes/delegations.js';
 import { exceptionTypeRoutes } from './routes/exception-types.js';
@@ -101,6 +102,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   await app.register(matterRoutes, { sql, matters, changes });
   await app.register(changeRequestRoutes, { sql, changes });
   await app.register(reminderRuleRoutes, { sql, matters });
+  await app.register(calendarRoutes, { sql });
   await app.register(exceptionTypeRoutes, { sql });
   await app.register(sourceSystemRoutes, { sql });
   await app.register(auditRoutes, { sql });

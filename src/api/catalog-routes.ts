@@ -17,7 +17,7 @@ const secured = [{ bearer: [] }];
 export function saveVersion<T extends CatalogEntry & Record<string, unknown>>(
   sql: Sql,
   actorId: string,
-  entityType: 'exception_type' | 'source_system',
+  entityType: 'exception_type' | 'source_system' | 'business_calendar',
   add: (tx: Queryable) => Promise<T>,
 ) {
   return sql.begin(async (tx) => {

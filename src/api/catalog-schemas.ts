@@ -70,3 +70,41 @@ export const SourceSystemView = Type.Object({
 
 export const ExceptionTypeVersions = Type.Object({ items: Type.Array(ExceptionTypeView) });
 export const SourceSystemVersions = Type.Object({ items: Type.Array(SourceSystemView) });
+
+const TimeOfDay = Type.String({ pattern: '^(([01]\\d|2[0-3]):[0-5]\\d|24:00)$', description: 'HH:mm' });
+const LocalDate = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'YYYY-MM-DD, local' });
+const CalendarFields = {
+  name: Text(200),
+  timeZone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone' }),
+  workingDays: Type.Array(Type.Integer({ minimum: 1, maximum: 7 }), {
+    maxItems: 7,
+    uniqueItems: true,
+    description: 'ISO weekdays, 1 = Monday',
+  }),
+  workingHours: Type.Array(
+    Type.Object({ start: TimeOfDay, end: TimeOfDay }, { additionalProperties: false }),
+    {
+      maxItems: 6,
+    },
+  ),
+  holidays: Type.Array(LocalDate, { maxItems: 1000, description: 'days off even on a working weekday' }),
+  workdays: Type.Array(LocalDate, {
+    maxItems: 1000,
+    description: 'days on even on a weekend (调休: adjusted working days)',
+  }),
+};
+
+export const CalendarInput = Type.Object(
+  {
+    code: CatalogCode,
+    ...CalendarFields,
+    holidays: Type.Optional(CalendarFields.holidays),
+    workdays: Type.Optional(CalendarFields.workdays),
+    active: Active('false retires the calendar'),
+    description: Type.Optional(Text(2000)),
+  },
+  { additionalProperties: false },
+);
+
+export const CalendarView = Type.Object({ code: Type.String(), ...CalendarFields, ...Versioned });
+export const CalendarVersions = Type.Object({ items: Type.Array(CalendarView) });

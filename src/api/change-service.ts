@@ -112,7 +112,8 @@ export function changeService({
         { field: 'body.changes' },
       ]);
     }
-    if (body.changes.reminderRule) matters.checkRule(body.changes.reminderRule);
+    if (body.changes.reminderRule)
+      await matters.checkRule(body.changes.reminderRule, 'body.changes.reminderRule');
     if (body.changes.handlerId && diff.handlerId)
       await matters.checkAssignee({ handlerId: body.changes.handlerId });
     return { ...base, kind: 'modify', proposed: body.changes, diff };

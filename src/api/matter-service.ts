@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
+import { findCalendar } from '../db/business-calendars.js';
 import type { Sql } from '../db/client.js';
 import { findExceptionType } from '../db/exception-types.js';
 import { groupExists } from '../db/groups.js';
@@ -8,6 +9,7 @@ import { handlerExists } from '../db/handlers.js';
 import { getMatter, type MatterRow, releaseReservation, reserveMatter } from '../db/matters.js';
 import { findTemplate } from '../db/rule-templates.js';
 import type {
+  AcknowledgeAction,
   CancelAction,
   ClaimAction,
   CompleteAction,
@@ -25,10 +27,12 @@ import {
   type MatterStatus as Status,
   workflowIdFor,
 } from '../domain/matter.js';
-import { defaultRuleFor, parseRule, type ReminderRule, RuleError } from '../domain/reminder-rule.js';
+import { defaultRuleFor, type ReminderRule, RuleError } from '../domain/reminder-rule.js';
+import { parseSchedule, type Schedule } from '../domain/schedule.js';
 import type { matterWorkflow } from '../workflows/matter.js';
 import {
   type ActionResult,
+  acknowledgeUpdate,
   cancelUpdate,
   claimUpdate,
   completeUpdate,
@@ -77,7 +81,7 @@ function canonicalHash(input: MatterInput): string {
     link: input.link,
     dueAt: input.dueAt,
     priority: input.priority,
-    reminderRule: parseRule(input.reminderRule),
+    reminderRule: parseSchedule(input.reminderRule),
     handlerId: input.handlerId,
     groupId: input.groupId ?? null,
   };
@@ -161,15 +165,20 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
     );
   }
 
-  function checkRule(rule: ReminderRule): void {
+  /** A rule must parse, and the calendar it names must exist and be in use. */
+  async function checkRule(rule: ReminderRule, field = 'body.reminderRule'): Promise<Schedule> {
+    let schedule: Schedule;
     try {
-      parseRule(rule);
+      schedule = parseSchedule(rule);
     } catch (err) {
-      if (err instanceof RuleError) {
-        throw badRequest(err.code, err.message, [{ field: `body.reminderRule.${err.field}` }]);
-      }
+      if (err instanceof RuleError)
+        throw badRequest(err.code, err.message, [{ field: `${field}.${err.field}` }]);
       throw err;
     }
+    if (schedule.calendar !== null && !(await findCalendar(sql, schedule.calendar))?.active) {
+      throw unprocessable('UNKNOWN_CALENDAR', `no business calendar "${schedule.calendar}" in use`);
+    }
+    return schedule;
   }
 
   /** A matter goes to one handler or is offered to one group, never both or neither. */
@@ -207,7 +216,7 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
       return { reminderRule: template.rule, reminderRuleRef: { code, version: template.version } };
     }
     const reminderRule = body.reminderRule ?? defaultRuleFor(body.priority ?? 'normal');
-    checkRule(reminderRule);
+    await checkRule(reminderRule);
     return { reminderRule, reminderRuleRef: null };
   }
 
@@ -310,6 +319,10 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
 
     schedule(id: string, change: ScheduledChange) {
       return act(id, (row) => update(row, scheduleChangeUpdate, change));
+    },
+
+    acknowledge(id: string, action: AcknowledgeAction) {
+      return act(id, (row) => update(row, acknowledgeUpdate, action));
     },
 
     claim(id: string, action: ClaimAction) {

@@ -39,6 +39,16 @@ export const ChannelInput = Type.Object(
 );
 
 const Locale = literals(['zh-CN', 'en'] as const);
+const QuietHoursInput = Type.Object(
+  {
+    start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+    end: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+  },
+  {
+    additionalProperties: false,
+    description: 'in the handler’s time zone; may span midnight (22:00–07:30); reminders wait until it ends',
+  },
+);
 
 export const HandlerInput = Type.Object(
   {
@@ -48,6 +58,7 @@ export const HandlerInput = Type.Object(
     supervisorId: Type.Optional(Id),
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone' })),
     locale: Type.Optional(Locale),
+    quietHours: Type.Optional(QuietHoursInput),
   },
   { additionalProperties: false },
 );
@@ -60,6 +71,7 @@ export const HandlerPatch = Type.Object(
     supervisorId: Type.Optional(Type.Union([Id, Type.Null()])),
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     locale: Type.Optional(Locale),
+    quietHours: Type.Optional(Type.Union([QuietHoursInput, Type.Null()])),
     active: Type.Optional(
       Type.Boolean({ description: 'an inactive handler gets no new matters or transfers' }),
     ),
@@ -73,6 +85,7 @@ export const HandlerResponse = Type.Object({
   supervisorId: Type.Union([Type.String(), Type.Null()]),
   timezone: Type.String(),
   locale: Type.String(),
+  quietHours: Type.Union([Type.Object({ start: Type.String(), end: Type.String() }), Type.Null()]),
   active: Type.Boolean(),
   channels: Type.Array(Type.Object({ type: Type.String(), address: Type.String() })),
   createdAt: Type.String({ format: 'date-time' }),
@@ -104,17 +117,57 @@ export const TokenResponse = Type.Composite([
 ]);
 export const TokenList = Type.Object({ items: Type.Array(TokenView) });
 
+export const CatalogCode = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
+
+const TimeOfDay = Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$', description: 'local time, HH:mm' });
+const LadderTarget = Type.Union([
+  Type.Literal('handler'),
+  Type.Literal('supervisor'),
+  Type.Object({ group: Id }, { additionalProperties: false }),
+  Type.Object({ handler: Id }, { additionalProperties: false }),
+]);
+
 export const ReminderRuleInput = Type.Object(
   {
+    clock: Type.Optional(
+      Type.Union([Type.Literal('calendar'), Type.Literal('working')], {
+        description: 'working: days are working days and hours are working hours of the calendar',
+      }),
+    ),
+    calendar: Type.Optional(
+      Type.String({ pattern: CatalogCode.pattern, description: 'a business calendar code' }),
+    ),
     firstAfter: Type.Optional(IsoDuration),
-    every: IsoDuration,
+    firstAt: Type.Optional(TimeOfDay),
+    every: Type.Optional(IsoDuration),
+    timesOfDay: Type.Optional(Type.Array(TimeOfDay, { minItems: 1, maxItems: 24 })),
+    cron: Type.Optional(
+      Type.String({ maxLength: 100, description: 'five fields, in the calendar’s time zone' }),
+    ),
     maxCount: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    beforeDue: Type.Optional(Type.Array(IsoDuration, { maxItems: 20 })),
     escalateAfter: Type.Optional(IsoDuration),
+    ladder: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            after: IsoDuration,
+            to: LadderTarget,
+            every: Type.Optional(IsoDuration),
+            maxCount: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+            channels: Type.Optional(
+              Type.Array(Type.String({ minLength: 1, maxLength: 32 }), { maxItems: 10 }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 10 },
+      ),
+    ),
+    urgent: Type.Optional(Type.Boolean({ description: 'may notify in quiet hours' })),
   },
   { additionalProperties: false },
 );
-
-export const CatalogCode = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' });
 
 export const MatterInputBody = Type.Object(
   {
@@ -273,6 +326,10 @@ export type TransferBody = Static<typeof TransferBody>;
 export type ExceptionBody = Static<typeof ExceptionBody>;
 
 export const ClaimBody = Type.Object({}, { additionalProperties: false });
+export const AcknowledgeBody = Type.Object(
+  { note: Type.Optional(Text(4000)) },
+  { additionalProperties: false },
+);
 export const ReleaseBody = Type.Object(
   { reason: Type.Optional(Text(4000)) },
   { additionalProperties: false },
@@ -501,3 +558,53 @@ export const GroupView = Type.Object({
   updatedAt: DateTime,
 });
 export const GroupList = Type.Object({ items: Type.Array(GroupView) });
+
+export const PreviewInput = Type.Object(
+  {
+    rule: Type.Optional(ReminderRuleInput),
+    reminderRuleRef: Type.Optional(
+      Type.Object(
+        { code: CatalogCode, version: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { additionalProperties: false },
+      ),
+    ),
+    assignedAt: Type.Optional(Type.String({ format: 'date-time', description: 'now when absent' })),
+    dueAt: Type.Optional(Type.String({ format: 'date-time' })),
+    handlerId: Type.Optional(
+      Type.String({ pattern: Id.pattern, description: 'use this handler’s quiet hours' }),
+    ),
+    quietHours: Type.Optional(
+      Type.Object(
+        {
+          start: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+          end: Type.String({ pattern: '^([01]\\d|2[0-3]):[0-5]\\d$' }),
+          timeZone: Type.String({ minLength: 1, maxLength: 64 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    count: Type.Integer({ minimum: 1, maximum: 200, default: 20 }),
+  },
+  { additionalProperties: false },
+);
+export type PreviewInput = Static<typeof PreviewInput>;
+
+export const PlannedNoticeView = Type.Object({
+  at: DateTime,
+  slot: Type.String({ format: 'date-time', description: 'the rule’s own time, before quiet hours moved it' }),
+  kind: literals(['reminder', 'beforeDue', 'escalation'] as const),
+  index: Type.Integer(),
+  skipped: Type.Integer(),
+  level: Type.Optional(Type.Integer()),
+  to: Type.Optional(Type.Unknown()),
+  channels: Type.Optional(Type.Union([Type.Array(Type.String()), Type.Null()])),
+});
+
+export const PreviewView = Type.Object({
+  timeZone: Type.String(),
+  quietHours: Type.Union([
+    Type.Object({ start: Type.String(), end: Type.String(), timeZone: Type.String() }),
+    Type.Null(),
+  ]),
+  items: Type.Array(PlannedNoticeView),
+});

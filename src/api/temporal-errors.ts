@@ -13,6 +13,7 @@ const REFUSAL_STATUS: Record<string, number> = {
   [ActionRefusal.NOT_CLAIMED]: 409,
   [ActionRefusal.ALREADY_CLAIMED]: 409,
   [ActionRefusal.NOT_GROUP_MATTER]: 409,
+  [ActionRefusal.ALREADY_ACKNOWLEDGED]: 409,
 };
 
 /** Turns what an Update or a start can throw into the API's refusals; anything else is ours (5xx). */

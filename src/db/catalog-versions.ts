@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import type { Queryable } from './client.js';
 
 /** Catalogs that keep every version of an entry under (code, version) and never change one. */
-export type CatalogTable = 'exception_types' | 'source_systems';
+export type CatalogTable = 'exception_types' | 'source_systems' | 'business_calendars';
 
 // Type aliases, not interfaces: an entry is a plain record, fit to be an audit row's `after`.
 export type CatalogEntry = {

@@ -12,6 +12,7 @@ export interface HandlerRecord {
   supervisorId: string | null;
   timezone: string;
   locale: string;
+  quietHours: { start: string; end: string } | null;
   active: boolean;
   channels: ChannelRow[];
   createdAt: Date;
@@ -23,14 +24,16 @@ export interface NewHandler {
   supervisorId: string | null;
   timezone: string;
   locale: string;
+  quietHours: { start: string; end: string } | null;
   channels: ChannelRow[];
 }
 
 /** Inserts the handler and its channels; false when the id is taken. */
 export async function insertHandler(tx: Queryable, h: NewHandler): Promise<boolean> {
   const inserted = await tx`
-    insert into handlers (id, name, supervisor_id, timezone, locale)
-    values (${h.id}, ${h.name}, ${h.supervisorId}, ${h.timezone}, ${h.locale})
+    insert into handlers (id, name, supervisor_id, timezone, locale, quiet_hours)
+    values (${h.id}, ${h.name}, ${h.supervisorId}, ${h.timezone}, ${h.locale},
+      ${h.quietHours ? tx.json(h.quietHours) : null})
     on conflict (id) do nothing
     returning id`;
   if (inserted.length === 0) return false;
@@ -50,11 +53,13 @@ export async function getHandler(db: Queryable, id: string): Promise<HandlerReco
       supervisorId: string | null;
       timezone: string;
       locale: string;
+      quietHours: { start: string; end: string } | null;
       active: boolean;
       createdAt: Date;
     }[]
   >`
-    select id, name, supervisor_id as "supervisorId", timezone, locale, active, created_at as "createdAt"
+    select id, name, supervisor_id as "supervisorId", timezone, locale, quiet_hours as "quietHours", active,
+      created_at as "createdAt"
     from handlers where id = ${id}`;
   if (!row) return null;
   const channels = await db<ChannelRow[]>`
@@ -72,6 +77,7 @@ export interface HandlerPatch {
   supervisorId?: string | null;
   timezone?: string;
   locale?: string;
+  quietHours?: { start: string; end: string } | null;
   active?: boolean;
   channels?: ChannelRow[];
 }
@@ -82,6 +88,7 @@ export async function updateHandler(tx: Queryable, id: string, p: HandlerPatch):
       name = ${p.name ?? tx`name`}, timezone = ${p.timezone ?? tx`timezone`}, locale = ${p.locale ?? tx`locale`},
       active = ${p.active ?? tx`active`},
       supervisor_id = ${p.supervisorId === undefined ? tx`supervisor_id` : p.supervisorId},
+      quiet_hours = ${p.quietHours === undefined ? tx`quiet_hours` : p.quietHours ? tx.json(p.quietHours) : null},
       updated_at = now()
     where id = ${id}`;
   if (p.channels) {

@@ -1,6 +1,7 @@
 import { ActionRefusal, Refusal } from './errors.js';
 import { type MatterState, PRIORITIES, type Priority } from './matter.js';
-import { parseRule, type ReminderRule, RuleError } from './reminder-rule.js';
+import type { ReminderRule } from './reminder-rule.js';
+import { parseSchedule, RuleError } from './schedule.js';
 
 /** Who acts, and for whom when a stand-in acts for an absent handler (the API checks the delegation). */
 interface Acting {
@@ -135,6 +136,22 @@ function requireOpen(state: MatterState): void {
   }
 }
 
+export interface AcknowledgeAction extends Acting {
+  note?: string;
+}
+
+/** Once is enough: the ladder already stopped climbing at the first acknowledgement. */
+export function checkAcknowledge(state: MatterState, action: AcknowledgeAction): void {
+  requireOpenAndHandler(state, action);
+  requireText(action.note, 'note', false);
+  if (state.acknowledgedAt) {
+    throw new Refusal(
+      ActionRefusal.ALREADY_ACKNOWLEDGED,
+      `the matter was acknowledged at ${state.acknowledgedAt}`,
+    );
+  }
+}
+
 export interface ClaimAction {
   actorId: string;
 }
@@ -180,7 +197,7 @@ export function checkModify(state: MatterState, action: ModifyAction): Changes {
   }
   if (action.reminderRule !== undefined) {
     try {
-      parseRule(action.reminderRule);
+      parseSchedule(action.reminderRule);
     } catch (err) {
       if (err instanceof RuleError) throw new Refusal(ActionRefusal.INVALID_ACTION, err.message);
       throw err;

@@ -12,6 +12,7 @@ export const ActionRefusal = {
   NOT_CLAIMED: 'NOT_CLAIMED',
   ALREADY_CLAIMED: 'ALREADY_CLAIMED',
   NOT_GROUP_MATTER: 'NOT_GROUP_MATTER',
+  ALREADY_ACKNOWLEDGED: 'ALREADY_ACKNOWLEDGED',
 } as const;
 export type ActionRefusalCode = (typeof ActionRefusal)[keyof typeof ActionRefusal];
 

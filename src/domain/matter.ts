@@ -46,6 +46,19 @@ export interface MatterState extends MatterInput {
   outcome: string | null;
   /** Approved changes waiting for their effective time, earliest first. */
   scheduledChanges: ScheduledChange[];
+  /** The reminder engine's bookkeeping for this assignment; absent in runs from before it. */
+  progress?: ReminderProgress;
+  /** When the handler acknowledged the matter; the escalation ladder climbs no further. */
+  acknowledgedAt?: string | null;
+}
+
+/** Slots are the rule's own times in epoch ms, before quiet hours moved them. */
+export interface ReminderProgress {
+  lastReminderSlot: number | null;
+  beforeDueSent: number;
+  lastBeforeDueSlot: number | null;
+  ladderSent: number[];
+  lastLadderSlot: (number | null)[];
 }
 
 export const EVENT_TYPES = [
@@ -61,6 +74,7 @@ export const EVENT_TYPES = [
   'change.failed',
   'matter.claimed',
   'matter.released',
+  'matter.acknowledged',
 ] as const;
 export type MatterEventType = (typeof EVENT_TYPES)[number];
 

@@ -4,18 +4,26 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { HANDLER_ACTIONS, type LinkAction, type NoticeRecipient } from '../activities/contracts.js';
+import {
+  type DeliverNoticeInput,
+  HANDLER_ACTIONS,
+  type LinkAction,
+  type NoticeRecipient,
+} from '../activities/contracts.js';
 import type { MatterActivities } from '../activities/index.js';
 import {
+  type AcknowledgeAction,
   type CancelAction,
   type ClaimAction,
   type CompleteAction,
+  checkAcknowledge,
   checkCancel,
   checkClaim,
   checkComplete,
@@ -30,13 +38,23 @@ import {
   type ScheduledChange,
   type TransferAction,
 } from '../domain/actions.js';
+import { ROUND_THE_CLOCK } from '../domain/calendar.js';
 import { ActionRefusal, Refusal } from '../domain/errors.js';
 import type { MatterEventType, MatterInput, MatterState } from '../domain/matter.js';
-import { planNext } from '../domain/planner.js';
-import { parseRule } from '../domain/reminder-rule.js';
+import {
+  afterNotice,
+  NOTHING_SENT,
+  type Planned,
+  type PlanningContext,
+  type Progress,
+  planNotice,
+  rebaseProgress,
+} from '../domain/planner.js';
+import { type LadderTarget, parseSchedule } from '../domain/schedule.js';
 import { DELIVERY_ACTIVITY_OPTIONS } from './delivery-options.js';
 import {
   type ActionResult,
+  acknowledgeUpdate,
   cancelUpdate,
   claimUpdate,
   completeUpdate,
@@ -56,22 +74,17 @@ import {
   MatterStatus,
 } from './search-attributes.js';
 
-const { recordEvent, findHandler } = proxyActivities<MatterActivities>({
+const { recordEvent, findHandler, loadPlanningContext } = proxyActivities<MatterActivities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
 const { deliverNotice } = proxyActivities<MatterActivities>(DELIVERY_ACTIVITY_OPTIONS);
 
-interface Notice {
-  seq: number;
-  type: MatterEventType;
-  recipient: NoticeRecipient;
-  actions: LinkAction[];
-  issuedAt: string;
-  state: MatterState;
-  data: Record<string, unknown>;
-}
+type Notice = Omit<DeliverNoticeInput, 'workflowId'>;
+
+/** Events after which a run hands over on its own, well below the engine's hard limit, on any server. */
+const HISTORY_LIMIT = 8_000;
 
 // Date is deterministic inside a workflow: the SDK replaces it with the workflow task's time.
 const nowMs = (): number => Date.now();
@@ -108,18 +121,56 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   const inFlight = new Set<Promise<void>>();
   // Bumped whenever a message changes what the planner must consider.
   let planVersion = 0;
+  // Runs begun before the reminder engine replay as they ran: fixed intervals, round the clock.
+  const engine = patched('reminder-engine');
+  let planning: PlanningContext = { calendar: ROUND_THE_CLOCK, quiet: null };
 
   const snapshot = (): MatterState => ({ ...state });
 
-  function planFromState() {
-    return planNext({
-      rule: parseRule(state.reminderRule),
+  /** Runs from before the engine kept only a count and a flag; the rest follows from the rule. */
+  function progressOf(): Progress {
+    const p = state.progress;
+    return {
+      remindersSent: state.remindersSent,
+      lastReminderSlot: p?.lastReminderSlot ?? null,
+      beforeDueSent: p?.beforeDueSent ?? 0,
+      lastBeforeDueSlot: p?.lastBeforeDueSlot ?? null,
+      ladderSent: p?.ladderSent ?? [state.escalated ? 1 : 0],
+      lastLadderSlot: p?.lastLadderSlot ?? [],
+      acknowledgedAt: state.acknowledgedAt ? Date.parse(state.acknowledgedAt) : null,
+    };
+  }
+
+  function keep(progress: Progress): void {
+    const { remindersSent, acknowledgedAt: _, ...rest } = progress;
+    state.remindersSent = remindersSent;
+    state.escalated = rest.ladderSent.some((n) => n > 0);
+    state.progress = rest;
+  }
+
+  function engineInput() {
+    return {
+      ...progressOf(),
+      schedule: parseSchedule(state.reminderRule),
+      context: planning,
       assignedAt: Date.parse(state.assignedAt),
       dueAt: state.dueAt ? Date.parse(state.dueAt) : null,
-      remindersSent: state.remindersSent,
-      escalated: state.escalated,
       now: nowMs(),
-    });
+    };
+  }
+
+  const planFromState = (): Planned | null => planNotice(engineInput());
+
+  /**
+   * The calendar a rule counts on and a handler's quiet hours; read before an assignment or a
+   * rule changes, so the change and its plan land in one step.
+   */
+  async function contextFor(
+    handlerId: string | null,
+    rule: MatterState['reminderRule'] = state.reminderRule,
+  ): Promise<PlanningContext> {
+    if (!engine) return planning;
+    return loadPlanningContext({ handlerId, calendar: parseSchedule(rule).calendar });
   }
 
   /** Every recorded event carries the plan that follows it, so the projection never shows a stale time. */
@@ -140,8 +191,18 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     recipient: NoticeRecipient,
     actions: LinkAction[],
     data: Record<string, unknown> = {},
+    channels: string[] | null = null,
   ): void {
-    send({ seq: event.seq, type, recipient, actions, issuedAt: event.at, state: event.after, data });
+    send({
+      seq: event.seq,
+      type,
+      recipient,
+      actions,
+      issuedAt: event.at,
+      state: event.after,
+      data,
+      ...(channels ? { channels } : {}),
+    });
   }
 
   /** Group members claim in the inbox; links act only for one handler. */
@@ -177,14 +238,21 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   const actingFor = (action: { onBehalfOf?: string }) =>
     action.onBehalfOf ? { onBehalfOf: action.onBehalfOf } : {};
 
-  /** A new assignment starts its own reminder clock. */
+  /** A new assignment starts its own reminder clock, and the new handler must acknowledge anew. */
   function assignTo(handlerId: string | null): void {
     state.handlerId = handlerId;
     state.assignedAt = nowIso();
-    state.remindersSent = 0;
-    state.escalated = false;
+    keep(NOTHING_SENT);
+    state.acknowledgedAt = null;
     planVersion += 1;
     publishSearchAttributes();
+  }
+
+  /** A ladder level's target as a notice recipient. */
+  function recipientOf(to: LadderTarget): NoticeRecipient {
+    if (to === 'handler') return assignee();
+    if (to === 'supervisor') return escalationRecipient();
+    return 'group' in to ? { kind: 'group', groupId: to.group } : { kind: 'handler', handlerId: to.handler };
   }
 
   setHandler(stateQuery, () => snapshot());
@@ -212,7 +280,10 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     transferUpdate,
     async (action: TransferAction): Promise<ActionResult> => {
-      const target = await findHandler(action.toHandlerId);
+      const [target, context] = await Promise.all([
+        findHandler(action.toHandlerId),
+        contextFor(action.toHandlerId),
+      ]);
       if (!target?.active) {
         throw ApplicationFailure.create({
           type: ActionRefusal.UNKNOWN_HANDLER,
@@ -224,6 +295,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       refuseOn(() => checkTransfer(state, action));
       const from = state.handlerId;
       state.transferCount += 1;
+      planning = context;
       assignTo(target.id);
       const event = await record('matter.transferred', action.actorId, {
         from,
@@ -265,23 +337,27 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
 
   async function applyModify(action: ModifyAction): Promise<ActionResult> {
     let changes = guard(() => checkModify(state, action));
-    if (changes.handlerId) {
-      const target = await findHandler(String(changes.handlerId.to));
-      if (!target?.active) {
-        throw ApplicationFailure.create({
-          type: ActionRefusal.UNKNOWN_HANDLER,
-          message: `no active handler "${String(changes.handlerId.to)}" to assign`,
-          nonRetryable: true,
-        });
-      }
-      changes = guard(() => checkModify(state, action));
+    const handlerAfter = changes.handlerId ? String(changes.handlerId.to) : state.handlerId;
+    const [target, context] = await Promise.all([
+      changes.handlerId ? findHandler(String(changes.handlerId.to)) : null,
+      changes.handlerId || changes.reminderRule ? contextFor(handlerAfter, action.reminderRule) : planning,
+    ]);
+    if (changes.handlerId && !target?.active) {
+      throw ApplicationFailure.create({
+        type: ActionRefusal.UNKNOWN_HANDLER,
+        message: `no active handler "${String(changes.handlerId.to)}" to assign`,
+        nonRetryable: true,
+      });
     }
+    // The lookups yielded: another action may have landed meanwhile.
+    if (changes.handlerId || changes.reminderRule) changes = guard(() => checkModify(state, action));
+    planning = context;
     const { handlerId: reassigned, ...others } = changes;
     Object.assign(state, Object.fromEntries(Object.entries(others).map(([field, c]) => [field, c.to])));
     if (reassigned) {
       assignTo(String(reassigned.to));
-    } else if ((changes.dueAt || changes.reminderRule) && escalationStillAhead()) {
-      state.escalated = false;
+    } else if (changes.dueAt || changes.reminderRule) {
+      keep(rebaseProgress(engineInput()));
     }
     planVersion += 1;
     publishSearchAttributes();
@@ -320,9 +396,26 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   }
 
   setHandler(
+    acknowledgeUpdate,
+    async (action: AcknowledgeAction): Promise<ActionResult> => {
+      state.acknowledgedAt = nowIso();
+      planVersion += 1;
+      const event = await record('matter.acknowledged', action.actorId, {
+        note: action.note ?? null,
+        ...actingFor(action),
+      });
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkAcknowledge(state, action)) },
+  );
+
+  setHandler(
     claimUpdate,
     async (action: ClaimAction): Promise<ActionResult> => {
+      // Taken before anything yields, so a second claim's validator already sees the claimant.
       assignTo(action.actorId);
+      planning = await contextFor(action.actorId);
+      state.assignedAt = nowIso();
       const event = await record('matter.claimed', action.actorId, { groupId: state.groupId });
       return { seq: event.seq, state: event.after };
     },
@@ -332,7 +425,10 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     releaseUpdate,
     async (action: ReleaseAction): Promise<ActionResult> => {
+      const context = await contextFor(null);
+      refuseOn(() => checkRelease(state, action));
       const from = state.handlerId;
+      planning = context;
       assignTo(null);
       const event = await record('matter.released', action.actorId, {
         from,
@@ -370,17 +466,9 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     { validator: (change) => refuseOn(() => checkSchedule(state, change)) },
   );
 
-  /** A later due time or a new rule may put the escalation ahead again; one already past stays done. */
-  function escalationStillAhead(): boolean {
-    const rule = parseRule(state.reminderRule);
-    if (rule.escalateAfterMs === null) return false;
-    const assigned = Date.parse(state.assignedAt);
-    const from = state.dueAt ? Math.max(Date.parse(state.dueAt), assigned) : assigned;
-    return from + rule.escalateAfterMs > nowMs();
-  }
-
   publishSearchAttributes();
   upsertMemo({ title: state.title });
+  planning = await contextFor(state.handlerId);
   if (!carried) {
     const assigned = await record('matter.assigned', state.createdBy, {
       handlerId: state.handlerId,
@@ -391,7 +479,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
 
   while (state.status === 'open') {
     // A matter may stay open for months; a fresh run keeps its history within the engine's limits.
-    if (workflowInfo().continueAsNewSuggested) {
+    if (workflowInfo().continueAsNewSuggested || (engine && workflowInfo().historyLength > HISTORY_LIMIT)) {
       await condition(() => allHandlersFinished() && inFlight.size === 0);
       if (state.status === 'open') return await continueAsNew<typeof matterWorkflow>(input, snapshot());
       break;
@@ -416,14 +504,31 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       continue;
     }
     if (!next) continue;
-    if (next.kind === 'reminder') {
-      state.remindersSent = next.index + 1;
-      const event = await record('matter.reminder', null, { index: next.index, skipped: next.skipped });
-      enqueue(event, 'matter.reminder', assignee(), noticeActions());
+    keep(afterNotice(progressOf(), next));
+    if (next.kind === 'escalation') {
+      // One-rung ladders (the first contract's escalateAfter) keep their original event shape.
+      const rung = parseSchedule(state.reminderRule).ladder.length > 1 ? { level: next.level } : {};
+      const event = await record('matter.escalated', null, {
+        handlerId: state.handlerId,
+        ...offeredTo(),
+        ...rung,
+      });
+      enqueue(
+        event,
+        'matter.escalated',
+        recipientOf(next.to),
+        next.to === 'handler' ? noticeActions() : [],
+        {},
+        next.channels,
+      );
     } else {
-      state.escalated = true;
-      const event = await record('matter.escalated', null, { handlerId: state.handlerId, ...offeredTo() });
-      enqueue(event, 'matter.escalated', escalationRecipient(), []);
+      const beforeDue = next.kind === 'beforeDue' ? { beforeDue: true } : {};
+      const event = await record('matter.reminder', null, {
+        index: next.index,
+        skipped: next.skipped,
+        ...beforeDue,
+      });
+      enqueue(event, 'matter.reminder', assignee(), noticeActions());
     }
   }
 

@@ -1,5 +1,6 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type {
+  AcknowledgeAction,
   CancelAction,
   ClaimAction,
   CompleteAction,
@@ -28,3 +29,4 @@ export const cancelUpdate = defineUpdate<ActionResult, [CancelAction]>('cancel')
 export const scheduleChangeUpdate = defineUpdate<ActionResult, [ScheduledChange]>('scheduleChange');
 export const claimUpdate = defineUpdate<ActionResult, [ClaimAction]>('claim');
 export const releaseUpdate = defineUpdate<ActionResult, [ReleaseAction]>('release');
+export const acknowledgeUpdate = defineUpdate<ActionResult, [AcknowledgeAction]>('acknowledge');

@@ -42,6 +42,7 @@ async function givenMatter(): Promise<{ state: MatterState; workflowId: string }
     supervisorId: null,
     timezone: 'UTC',
     locale: 'en',
+    quietHours: null,
     channels: [{ type: 'webhook', address: receiver.addressFor(handlerId), settings: {} }],
   });
   const now = new Date().toISOString();

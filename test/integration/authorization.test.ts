@@ -38,6 +38,13 @@ let own: { id: string; token: string };
 let other: { id: string; token: string };
 const OWN_SOURCE = `authz-${randomUUID().slice(0, 6)}`;
 const OWN_GROUP = `authz-grp-${randomUUID().slice(0, 6)}`;
+const CALENDAR = {
+  code: `authz-cal-${randomUUID().slice(0, 6)}`,
+  name: 'Shanghai office',
+  timeZone: 'Asia/Shanghai',
+  workingDays: [1, 2, 3, 4, 5],
+  workingHours: [{ start: '09:00', end: '18:00' }],
+};
 
 const only = (allowed: Partial<Expect>, otherwise: number): Expect =>
   Object.fromEntries(CALLERS.map((c) => [c, allowed[c] ?? (c === 'anonymous' ? 401 : otherwise)])) as Expect;
@@ -196,6 +203,10 @@ const TABLE: Record<string, Row> = {
     }),
     expect: only({ 'handler:own': 200 }, 403),
   },
+  'POST /v1/matters/{id}/acknowledge': {
+    request: async (c) => ({ path: `/v1/matters/${c.ownMatter}/acknowledge`, body: { note: 'on it' } }),
+    expect: only({ 'handler:own': 200 }, 403),
+  },
   'POST /v1/matters/{id}/claim': {
     request: async () => ({ path: `/v1/matters/${await newGroupMatter()}/claim`, body: {} }),
     expect: only({ 'handler:own': 200 }, 403),
@@ -287,6 +298,22 @@ const TABLE: Record<string, Row> = {
     },
     expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200 }, 403),
   },
+  'POST /v1/reminder-rules/preview': {
+    request: async () => ({
+      path: '/v1/reminder-rules/preview',
+      body: { rule: { every: 'PT1H', maxCount: 2 }, count: 2 },
+    }),
+    expect: only({}, 200),
+  },
+  'POST /v1/calendars': {
+    request: async () => ({ path: '/v1/calendars', body: CALENDAR }),
+    expect: only({ admin: 201, manager: 201 }, 403),
+  },
+  'GET /v1/calendars': { request: async () => ({ path: '/v1/calendars' }), expect: only({}, 200) },
+  'GET /v1/calendars/{code}': {
+    request: async () => ({ path: `/v1/calendars/${CALENDAR.code}` }),
+    expect: only({}, 200),
+  },
   'GET /v1/audit': {
     request: async () => ({ path: '/v1/audit?limit=1' }),
     expect: only({ admin: 200, auditor: 200 }, 403),
@@ -325,6 +352,9 @@ beforeAll(async () => {
   });
   if (group.status !== 201)
     throw new Error(`creating the group: ${group.status} ${JSON.stringify(group.body)}`);
+  const calendar = await call(stack, 'POST', '/v1/calendars', { token: tokens.admin, body: CALENDAR });
+  if (calendar.status !== 201)
+    throw new Error(`creating the calendar: ${calendar.status} ${JSON.stringify(calendar.body)}`);
 });
 afterAll(async () => stack?.close());
 

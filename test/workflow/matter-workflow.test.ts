@@ -28,11 +28,14 @@ import type {
 import { HANDLER_ACTIONS } from '../../src/activities/contracts.js';
 import type { MatterActivities } from '../../src/activities/index.js';
 import type { ScheduledChange } from '../../src/domain/actions.js';
+import { ROUND_THE_CLOCK } from '../../src/domain/calendar.js';
 import type { MatterInput, MatterState } from '../../src/domain/matter.js';
+import type { PlanningContext } from '../../src/domain/planner.js';
 import type { ReminderRule } from '../../src/domain/reminder-rule.js';
 import { testServerPath } from '../../src/runtime/tools.js';
 import type { matterWorkflow } from '../../src/workflows/matter.js';
 import {
+  acknowledgeUpdate,
   cancelUpdate,
   completeUpdate,
   fileExceptionUpdate,
@@ -96,7 +99,7 @@ type Call =
   | { activity: 'findHandler'; id: string };
 
 interface Fake {
-  activities: Pick<MatterActivities, 'recordEvent' | 'findHandler' | 'deliverNotice'>;
+  activities: Pick<MatterActivities, 'recordEvent' | 'findHandler' | 'deliverNotice' | 'loadPlanningContext'>;
   events: RecordEventInput[];
   notices: DeliverNoticeInput[];
   lookups: string[];
@@ -109,7 +112,10 @@ type Deliver = (input: DeliverNoticeInput) => Promise<DeliveryOutcome>;
 const recipientOf = (notice: DeliverNoticeInput | undefined): string | undefined =>
   notice && 'handlerId' in notice.recipient ? notice.recipient.handlerId : undefined;
 
-function fakeActivities(deliver: Deliver = async () => 'delivered'): Fake {
+function fakeActivities(
+  deliver: Deliver = async () => 'delivered',
+  planning: PlanningContext = { calendar: ROUND_THE_CLOCK, quiet: null },
+): Fake {
   const fake: Fake = {
     events: [],
     notices: [],
@@ -119,6 +125,9 @@ function fakeActivities(deliver: Deliver = async () => 'delivered'): Fake {
       async recordEvent(input) {
         fake.events.push(input);
         fake.calls.push({ activity: 'recordEvent', seq: input.seq, type: input.type });
+      },
+      async loadPlanningContext() {
+        return planning;
       },
       async findHandler(id) {
         fake.lookups.push(id);
@@ -142,6 +151,7 @@ interface MatterOptions {
   /** Due time as an offset from createdAt. */
   dueInMs?: number;
   deliver?: Deliver;
+  planning?: PlanningContext;
 }
 
 interface Run {
@@ -153,7 +163,7 @@ interface Run {
 
 /** Starts one matter on its own task queue and runs `body` while a worker with fake activities serves it. */
 async function withMatter<T>(opts: MatterOptions, body: (run: Run) => Promise<T>): Promise<T> {
-  const fake = fakeActivities(opts.deliver);
+  const fake = fakeActivities(opts.deliver, opts.planning);
   const id = randomUUID();
   const taskQueue = `matter-wf-test-${id}`;
   const worker = await Worker.create({
@@ -794,4 +804,102 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
       ]);
     });
   });
+});
+
+describe('the reminder engine in the workflow, over weeks of skipped time', { timeout: 300_000 }, () => {
+  const LADDER: ReminderRule = {
+    every: 'P7D',
+    maxCount: 1,
+    ladder: [
+      { after: 'PT1H', to: 'handler', every: 'PT4H', maxCount: 3 },
+      { after: 'P1D', to: 'supervisor', every: 'P1D', maxCount: 2 },
+      { after: 'P3D', to: { handler: 'bob' }, channels: ['webhook'] },
+    ],
+  };
+  const levels = (fake: Fake) => ofType(fake, 'matter.escalated').map((e) => e.data.level as number);
+
+  it('climbs the ladder rung by rung, each at its own cadence and to its own recipient', async () => {
+    await withMatter({ rule: LADDER, dueInMs: 1 * DAY }, async ({ createdAtMs, fake }) => {
+      await env.sleep(21 * DAY);
+      const due = createdAtMs + 1 * DAY;
+      const escalations = ofType(fake, 'matter.escalated');
+      expectOffsets(escalations, due, [1 * HOUR, 5 * HOUR, 9 * HOUR, 1 * DAY, 2 * DAY, 3 * DAY]);
+      expect(levels(fake)).toEqual([0, 0, 0, 1, 1, 2]);
+      expect(escalations.map((e) => noticeFor(fake, e)?.recipient)).toEqual([
+        ...Array.from({ length: 3 }, () => ({ kind: 'handler', handlerId: 'alice' })),
+        ...Array.from({ length: 2 }, () => ({ kind: 'supervisorOf', handlerId: 'alice' })),
+        { kind: 'handler', handlerId: 'bob' },
+      ]);
+      expect(noticeFor(fake, escalations[5]!)?.channels).toEqual(['webhook']);
+    });
+  });
+
+  it('stops climbing once the handler acknowledges: the current rung finishes, no higher one starts', async () => {
+    await withMatter({ rule: LADDER, dueInMs: 1 * DAY }, async ({ handle, createdAtMs, fake }) => {
+      await env.sleep(1 * DAY + 2 * HOUR);
+      expect(levels(fake)).toEqual([0]);
+      const acked = await handle.executeUpdate(acknowledgeUpdate, {
+        args: [{ actorId: 'alice', note: 'on it' }],
+      });
+      expect(acked.state.acknowledgedAt).not.toBeNull();
+      const again = await handle
+        .executeUpdate(acknowledgeUpdate, { args: [{ actorId: 'alice' }] })
+        .catch((err: WorkflowUpdateFailedError) => err.cause as ApplicationFailure);
+      expect((again as ApplicationFailure).type).toBe('ALREADY_ACKNOWLEDGED');
+      await env.sleep(20 * DAY);
+      expect(levels(fake)).toEqual([0, 0, 0]);
+      expect(ofType(fake, 'matter.acknowledged')).toHaveLength(1);
+      expectOffsets(ofType(fake, 'matter.escalated'), createdAtMs + 1 * DAY, [1 * HOUR, 5 * HOUR, 9 * HOUR]);
+    });
+  });
+
+  it('re-arms before-due reminders and the ladder when the due date moves', async () => {
+    const rule: ReminderRule = { every: 'P30D', maxCount: 1, beforeDue: ['P1D'], escalateAfter: 'P1D' };
+    await withMatter({ rule, dueInMs: 5 * DAY }, async ({ handle, createdAtMs, fake }) => {
+      await env.sleep(2 * DAY);
+      await handle.executeUpdate(modifyUpdate, {
+        args: [
+          { actorId: 'mgr-1', reason: 'extended', dueAt: new Date(createdAtMs + 8 * DAY).toISOString() },
+        ],
+      });
+      await env.sleep(12 * DAY);
+      const beforeDue = ofType(fake, 'matter.reminder').filter((e) => e.data.beforeDue);
+      expectOffsets(beforeDue, createdAtMs, [7 * DAY]);
+      expectOffsets(ofType(fake, 'matter.escalated'), createdAtMs, [9 * DAY]);
+    });
+  });
+
+  it('moves reminders out of the handler’s quiet hours, and sends urgent ones at once', async () => {
+    const planning: PlanningContext = {
+      calendar: ROUND_THE_CLOCK,
+      quiet: { start: '22:00', end: '06:00', timeZone: 'UTC' },
+    };
+    for (const urgent of [false, true]) {
+      await withMatter({ rule: { every: 'PT1H', maxCount: 48, urgent }, planning }, async ({ fake }) => {
+        await env.sleep(2 * DAY);
+        const hours = ofType(fake, 'matter.reminder').map((e) => new Date(e.occurredAt).getUTCHours());
+        const quiet = hours.filter((h) => h >= 22 || h < 6);
+        if (urgent) expect(quiet.length).toBeGreaterThan(0);
+        else expect(quiet).toEqual([]);
+      });
+    }
+  });
+
+  it('runs 10,000 reminders across continue-as-new without losing or repeating one', async () => {
+    await withMatter({ rule: { every: 'PT1M', maxCount: 10_000 } }, async ({ handle, fake }) => {
+      const firstRun = (await handle.describe()).runId;
+      // Small steps keep the test server's clock from running ahead of the run (which would fold slots).
+      for (let minutes = 0; minutes <= 10_000; minutes += 250) await env.sleep(250 * 60 * SECOND);
+      const reminders = () => ofType(fake, 'matter.reminder');
+      await eventually(() => expect(reminders().at(-1)?.data.index).toBe(9_999));
+      const indices = reminders().map((e) => e.data.index as number);
+      const folded = reminders().reduce((n, e) => n + (e.data.skipped as number), 0);
+      expect(indices.length + folded, 'every slot sent or folded, none twice').toBe(10_000);
+      expect(indices.every((index, i) => i === 0 || index > indices[i - 1]!)).toBe(true);
+      expect(folded, `folded ${folded} slots`).toBe(0);
+      expect(ofType(fake, 'matter.assigned')).toHaveLength(1);
+      expect((await handle.describe()).runId).not.toBe(firstRun);
+    });
+    // About 30 ms of test-server work per reminder; the budget leaves room for a busy CI machine.
+  }, 900_000);
 });

@@ -5,6 +5,7 @@ import type { Sql } from '../../db/client.js';
 import { principalOf, requireRole } from '../auth.js';
 import type { ChangeService } from '../change-service.js';
 import { presentChangeRequest } from '../presenters.js';
+import { previewChange } from '../rule-preview.js';
 import {
   ApproveBody,
   ChangeRequestBody,
@@ -12,10 +13,15 @@ import {
   ChangeRequestView,
   ErrorResponse,
   MatterIdParams,
+  PreviewView,
   RejectBody,
 } from '../schemas.js';
 
 const secured = [{ bearer: [] }];
+const ChangeRequestDetail = Type.Composite([
+  ChangeRequestView,
+  Type.Object({ preview: Type.Optional(PreviewView) }),
+]);
 const readers = requireRole('admin', 'manager', 'reviewer', 'auditor');
 const reviewers = requireRole('admin', 'reviewer');
 
@@ -69,13 +75,17 @@ export const changeRequestRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; changes:
       preHandler: readers,
       schema: {
         tags: ['review'],
-        summary: 'A change request with its proposal and diff',
+        summary: 'A change request with its proposal, its diff and the reminders it would plan',
         security: secured,
         params: MatterIdParams,
-        response: { 200: ChangeRequestView, '4xx': ErrorResponse },
+        response: { 200: ChangeRequestDetail, '4xx': ErrorResponse },
       },
     },
-    async (request) => presentChangeRequest(await changes.get(request.params.id)),
+    async (request) => {
+      const cr = await changes.get(request.params.id);
+      const preview = await previewChange(sql, cr);
+      return { ...presentChangeRequest(cr), ...(preview ? { preview } : {}) };
+    },
   );
 
   app.post(

@@ -13,6 +13,15 @@ import { principalOf, requireRole } from '../auth.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { ErrorResponse, HandlerInput, HandlerPatch, HandlerResponse, Id } from '../schemas.js';
 
+/** Equal ends would mean no quiet hours at all; say so by sending null instead. */
+function checkQuiet(q: { start: string; end: string } | null | undefined): void {
+  if (q && q.start === q.end) {
+    throw badRequest('INVALID_QUIET_HOURS', 'quiet hours must start and end at different times', [
+      { field: 'body.quietHours.end' },
+    ]);
+  }
+}
+
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
@@ -30,6 +39,7 @@ function present(h: HandlerRecord) {
     supervisorId: h.supervisorId,
     timezone: h.timezone,
     locale: h.locale,
+    quietHours: h.quietHours,
     active: h.active,
     channels: h.channels.map((c) => ({ type: c.type, address: c.address })),
     createdAt: h.createdAt.toISOString(),
@@ -58,6 +68,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
           { field: 'body.timezone' },
         ]);
       }
+      checkQuiet(body.quietHours);
       if (body.supervisorId === body.id) {
         throw unprocessable('INVALID_SUPERVISOR', 'a handler cannot supervise themselves');
       }
@@ -73,6 +84,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
           supervisorId: body.supervisorId ?? null,
           timezone,
           locale: body.locale ?? 'zh-CN',
+          quietHours: body.quietHours ?? null,
           channels: body.channels.map((c) => ({
             type: c.type,
             address: c.address,
@@ -130,6 +142,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
       const actor = principalOf(request);
       const { id } = request.params;
       const patch = request.body;
+      checkQuiet(patch.quietHours);
       if (patch.timezone !== undefined && !isTimeZone(patch.timezone)) {
         throw badRequest('INVALID_TIMEZONE', `"${patch.timezone}" is not an IANA time zone`, [
           { field: 'body.timezone' },

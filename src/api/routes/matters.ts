@@ -23,6 +23,7 @@ import { ApiError, badRequest, forbidden, notFound } from '../errors.js';
 import type { MatterService } from '../matter-service.js';
 import { iso, presentChangeRequest } from '../presenters.js';
 import {
+  AcknowledgeBody,
   ActionResponse,
   ChangeRequestView,
   ClaimBody,
@@ -321,6 +322,22 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       matters.fileException(request.params.id, {
+        ...(await acting(sql, request, matters, request.params.id)),
+        ...request.body,
+      }),
+  );
+
+  app.post(
+    '/v1/matters/:id/acknowledge',
+    {
+      preHandler: requireRole('handler'),
+      schema: actionSchema(
+        'Acknowledge a matter (its handler): reminders go on, the escalation ladder climbs no further',
+        AcknowledgeBody,
+      ),
+    },
+    async (request) =>
+      matters.acknowledge(request.params.id, {
         ...(await acting(sql, request, matters, request.params.id)),
         ...request.body,
       }),

@@ -3,10 +3,12 @@ import { Type } from '@sinclair/typebox';
 import { audit } from '../../db/audit.js';
 import type { Sql } from '../../db/client.js';
 import { addTemplateVersion, listTemplates, type RuleTemplate } from '../../db/rule-templates.js';
+import { CalendarError, checkQuietHours } from '../../domain/calendar.js';
 import { principalOf, requireRole } from '../auth.js';
-import { notFound } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import type { MatterService } from '../matter-service.js';
-import { ErrorResponse, RuleTemplateInput, RuleTemplateView } from '../schemas.js';
+import { previewRule } from '../rule-preview.js';
+import { ErrorResponse, PreviewInput, PreviewView, RuleTemplateInput, RuleTemplateView } from '../schemas.js';
 
 const present = (t: RuleTemplate) => ({ ...t, createdAt: t.createdAt.toISOString() });
 const secured = [{ bearer: [] }];
@@ -32,7 +34,7 @@ export const reminderRuleRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; matters: 
     async (request, reply) => {
       const actor = principalOf(request);
       const { code, rule, description } = request.body;
-      matters.checkRule(rule);
+      await matters.checkRule(rule, 'body.rule');
       const saved = await sql.begin(async (tx) => {
         const t = present(
           await addTemplateVersion(tx, {
@@ -52,6 +54,49 @@ export const reminderRuleRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; matters: 
         return t;
       });
       return reply.code(201).send(saved);
+    },
+  );
+
+  app.post(
+    '/v1/reminder-rules/preview',
+    {
+      preHandler: requireRole(),
+      schema: {
+        tags: ['catalogs'],
+        summary:
+          'The first notices a rule would send for a due time, calendar and quiet hours; changes nothing',
+        security: secured,
+        body: PreviewInput,
+        response: { 200: PreviewView, '4xx': ErrorResponse },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      if ((body.rule === undefined) === (body.reminderRuleRef === undefined)) {
+        throw badRequest('RULE_REQUIRED', 'give exactly one of rule and reminderRuleRef', [
+          { field: 'body.rule' },
+        ]);
+      }
+      const reminderRule =
+        body.rule ?? (await matters.resolveRule({ reminderRuleRef: body.reminderRuleRef })).reminderRule;
+      if (body.quietHours) {
+        try {
+          checkQuietHours(body.quietHours);
+        } catch (err) {
+          if (err instanceof CalendarError) {
+            throw badRequest('INVALID_QUIET_HOURS', err.message, [{ field: 'body.quietHours' }]);
+          }
+          throw err;
+        }
+      }
+      return previewRule(sql, {
+        schedule: await matters.checkRule(reminderRule, 'body.rule'),
+        assignedAt: body.assignedAt ? new Date(body.assignedAt) : new Date(),
+        dueAt: body.dueAt ? new Date(body.dueAt) : null,
+        ...(body.quietHours !== undefined ? { quiet: body.quietHours } : {}),
+        handlerId: body.handlerId ?? null,
+        count: body.count,
+      });
     },
   );
 
