@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
 import {
   makeTelemetryFilterString,
   NativeConnection,
@@ -6,6 +7,7 @@ import {
   Worker,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
+import { digestRequester } from './src/activities/digest.js';
 import { createActivities } from './src/activities/index.js';
 import { channelRegistry } from './src/channels/channel.js';
 import { webhookChannel } from './src/channels/webhook.js';
@@ -37,6 +39,8 @@ export async function startWorker({
   workflowBundle,
 }: WorkerOptions): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const clientConnection = await Connection.connect({ address: config.temporalAddress });
+  const client = new Client({ connection: clientConnection, namespace: config.namespace });
   const activities = createActivities({
     sql,
     channels: channelRegistry([
@@ -45,6 +49,8 @@ export async function startWorker({
     publicBaseUrl: config.publicBaseUrl,
     linkSecret: config.linkSecret,
     actionLinkTtlMs: config.actionLinkTtlMs,
+    reminderCaps: config.reminderCaps,
+    foldReminder: digestRequester(client, config.taskQueue),
   });
   const worker = await Worker.create({
     connection,
@@ -53,7 +59,10 @@ export async function startWorker({
     activities,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
-  const done = worker.run().finally(() => connection.close());
+  const done = worker.run().finally(async () => {
+    await clientConnection.close();
+    await connection.close();
+  });
   log.info({ taskQueue: config.taskQueue }, 'worker running');
   return {
     worker,

@@ -1,6 +1,7 @@
 import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parseDuration } from './domain/duration.js';
+import { CapsError, checkReminderCaps, type ReminderCaps } from './domain/reminder-caps.js';
 
 const Env = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ minLength: 1 })),
@@ -17,6 +18,8 @@ const Env = Type.Object({
   WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100 }),
   ACTION_TIMEOUT_MS: Type.Integer({ default: 15000, minimum: 100 }),
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1 }),
+  REMINDER_CAP_PER_HOUR: Type.Integer({ default: 20, minimum: 1, maximum: 10000 }),
+  REMINDER_CAP_PER_DAY: Type.Integer({ default: 100, minimum: 1, maximum: 10000 }),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -88,6 +91,8 @@ export interface Config {
   actionTimeoutMs: number;
   dbPoolMax: number;
   logLevel: string;
+  /** Reminders one person may get across all matters, unless their own caps say otherwise. */
+  reminderCaps: ReminderCaps;
 }
 
 export class ConfigError extends Error {}
@@ -100,6 +105,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     actionLinkTtlMs = parseDuration(e.ACTION_LINK_TTL);
   } catch (err) {
     throw new ConfigError(`ACTION_LINK_TTL: ${(err as Error).message}`);
+  }
+  let reminderCaps: ReminderCaps;
+  try {
+    reminderCaps = checkReminderCaps({ perHour: e.REMINDER_CAP_PER_HOUR, perDay: e.REMINDER_CAP_PER_DAY });
+  } catch (err) {
+    if (!(err instanceof CapsError)) throw err;
+    throw new ConfigError('REMINDER_CAP_PER_HOUR cannot exceed REMINDER_CAP_PER_DAY');
   }
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
@@ -118,5 +130,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     actionTimeoutMs: e.ACTION_TIMEOUT_MS,
     dbPoolMax: e.DB_POOL_MAX,
     logLevel: e.LOG_LEVEL,
+    reminderCaps,
   });
 }

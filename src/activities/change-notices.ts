@@ -5,7 +5,7 @@ import { type ChangeRequestRow, getChangeRequest } from '../db/change-requests.j
 import { getHandler } from '../db/handlers.js';
 import { getMatter } from '../db/matters.js';
 import { claimNotification } from '../db/notifications.js';
-import type { DeliveryOutcome } from './contracts.js';
+import type { DeliveryReport } from './contracts.js';
 import { sendClaimed } from './delivery.js';
 import type { ActivityDeps } from './index.js';
 
@@ -47,7 +47,7 @@ export function createChangeNoticeActivities(deps: ActivityDeps) {
 
   return {
     /** Tells the maker or the reviewer how a change request ended; staff without a usable channel are recorded, not failed. */
-    async deliverChangeOutcome(input: ChangeOutcomeNotice): Promise<DeliveryOutcome> {
+    async deliverChangeOutcome(input: ChangeOutcomeNotice): Promise<DeliveryReport> {
       const cr = await getChangeRequest(sql, input.changeRequestId);
       if (!cr || cr.status === 'pending') {
         throw ApplicationFailure.create({

@@ -44,7 +44,22 @@ export interface PlanningQuery {
   calendar: string | null;
 }
 
-export type DeliveryOutcome = 'delivered' | 'already-delivered' | 'no-recipient' | 'no-channel';
+export type DeliveryOutcome =
+  | 'delivered'
+  | 'already-delivered'
+  | 'no-recipient'
+  | 'no-channel'
+  /** Over the recipient's reminder cap: it goes out in their next digest instead. */
+  | 'digested';
+
+/** A channel's send limit holds the notice back; the workflow sleeps, durably, and asks again. */
+export interface Throttled {
+  throttledForMs: number;
+}
+
+export type DeliveryReport = DeliveryOutcome | Throttled;
+
+export const isThrottled = (r: string | Throttled): r is Throttled => typeof r === 'object';
 
 export interface HandlerRef {
   id: string;

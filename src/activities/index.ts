@@ -8,19 +8,23 @@ import { actingFor } from '../db/delegations.js';
 import { recordMatterEvent } from '../db/events.js';
 import { activeMembers, getGroup } from '../db/groups.js';
 import { type ChannelRow, getHandler } from '../db/handlers.js';
-import { claimNotification } from '../db/notifications.js';
+import { claimNotification, type NotificationStatus } from '../db/notifications.js';
+import { claimCappedReminder } from '../db/reminder-caps.js';
 import { ROUND_THE_CLOCK } from '../domain/calendar.js';
 import type { PlanningContext } from '../domain/planner.js';
+import { isCappedType, type ReminderCaps } from '../domain/reminder-caps.js';
 import { deriveNonce, signActionToken } from '../security/action-token.js';
 import { createChangeNoticeActivities } from './change-notices.js';
 import type {
   DeliverNoticeInput,
-  DeliveryOutcome,
+  DeliveryReport,
   HandlerRef,
   PlanningQuery,
   RecordEventInput,
 } from './contracts.js';
+import { isThrottled } from './contracts.js';
 import { sendClaimed } from './delivery.js';
+import { createDigestActivities } from './digest.js';
 
 export interface ActivityDeps {
   sql: Sql;
@@ -28,6 +32,10 @@ export interface ActivityDeps {
   publicBaseUrl: string;
   linkSecret: string;
   actionLinkTtlMs: number;
+  /** For recipients without caps of their own. */
+  reminderCaps: ReminderCaps;
+  /** Asks for the recipient's digest of held-back reminders by `digestAt` (idempotent). */
+  foldReminder(recipientId: string, digestAt: Date): Promise<void>;
 }
 
 /** The recipient's first usable channel, or the first of the allowed types they have, in that order. */
@@ -83,7 +91,7 @@ export function createActivities(deps: ActivityDeps) {
     return [...new Map(resolved.map((x) => [x.recipientId, x])).values()];
   }
 
-  async function deliverTo(input: DeliverNoticeInput, to: Recipient): Promise<DeliveryOutcome> {
+  async function deliverTo(input: DeliverNoticeInput, to: Recipient): Promise<DeliveryReport> {
     const { recipientId, onBehalfOf } = to;
     const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf };
     const recipient = await getHandler(sql, recipientId);
@@ -97,12 +105,22 @@ export function createActivities(deps: ActivityDeps) {
       );
       return 'no-channel';
     }
-    const notification = await claimNotification(
-      sql,
-      { ...keyBase, idempotencyKey, recipientId, channelType: target.type, address: target.address },
-      'pending',
-    );
+    const key = {
+      ...keyBase,
+      idempotencyKey,
+      recipientId,
+      channelType: target.type,
+      address: target.address,
+    };
+    const capped = isCappedType(input.type) && !input.state.reminderRule?.urgent;
+    const notification: { id: number; status: NotificationStatus; digestAt?: Date | null } = capped
+      ? await claimCappedReminder(sql, key, recipient.reminderCaps ?? deps.reminderCaps)
+      : await claimNotification(sql, key, 'pending');
     if (notification.status === 'delivered') return 'already-delivered';
+    if (notification.status === 'digested') {
+      if (notification.digestAt) await deps.foldReminder(recipientId, notification.digestAt);
+      return 'digested';
+    }
 
     const expiresAt = new Date(Date.parse(input.issuedAt) + deps.actionLinkTtlMs);
     const actions = [];
@@ -137,6 +155,7 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     ...createChangeNoticeActivities(deps),
+    ...createDigestActivities(deps),
 
     async recordEvent(input: RecordEventInput): Promise<void> {
       await recordMatterEvent(sql, input);
@@ -163,7 +182,7 @@ export function createActivities(deps: ActivityDeps) {
      * Sends to every recipient the notice resolves to. Each has its own idempotency key, so a retry
      * after one receiver failed sends only to those not yet served.
      */
-    async deliverNotice(input: DeliverNoticeInput): Promise<DeliveryOutcome> {
+    async deliverNotice(input: DeliverNoticeInput): Promise<DeliveryReport> {
       const recipients = await resolveRecipients(input);
       if (recipients.length === 0) {
         await claimNotification(
@@ -185,7 +204,11 @@ export function createActivities(deps: ActivityDeps) {
       const outcomes = await Promise.allSettled(recipients.map((to) => deliverTo(input, to)));
       const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failed.length === 0) {
-        const values = outcomes.map((o) => (o as PromiseFulfilledResult<DeliveryOutcome>).value);
+        const values = outcomes.map((o) => (o as PromiseFulfilledResult<DeliveryReport>).value);
+        // Those already served are not sent to again when the workflow asks once more.
+        const throttled = values.filter(isThrottled);
+        if (throttled.length > 0)
+          return { throttledForMs: Math.min(...throttled.map((t) => t.throttledForMs)) };
         return values.find((v) => v === 'delivered') ?? values[0]!;
       }
       const retryable = failed.some(

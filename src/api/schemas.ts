@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { ROLES } from '../db/api-tokens.js';
 import { MATTER_STATUSES, PRIORITIES } from '../domain/matter.js';
+import { MAX_CAP } from '../domain/reminder-caps.js';
 
 export const literals = <T extends string>(values: readonly T[]) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values] });
@@ -50,6 +51,18 @@ const QuietHoursInput = Type.Object(
   },
 );
 
+const ReminderCapsInput = Type.Object(
+  {
+    perHour: Type.Integer({ minimum: 1, maximum: MAX_CAP }),
+    perDay: Type.Integer({ minimum: 1, maximum: MAX_CAP }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'most reminders and escalations this person gets across all matters; the rest are summed up in a digest',
+  },
+);
+
 export const HandlerInput = Type.Object(
   {
     id: Id,
@@ -59,6 +72,7 @@ export const HandlerInput = Type.Object(
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'IANA time zone' })),
     locale: Type.Optional(Locale),
     quietHours: Type.Optional(QuietHoursInput),
+    reminderCaps: Type.Optional(ReminderCapsInput),
   },
   { additionalProperties: false },
 );
@@ -72,6 +86,9 @@ export const HandlerPatch = Type.Object(
     timezone: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     locale: Type.Optional(Locale),
     quietHours: Type.Optional(Type.Union([QuietHoursInput, Type.Null()])),
+    reminderCaps: Type.Optional(
+      Type.Union([ReminderCapsInput, Type.Null()], { description: 'null: the deployment’s default caps' }),
+    ),
     active: Type.Optional(
       Type.Boolean({ description: 'an inactive handler gets no new matters or transfers' }),
     ),
@@ -86,6 +103,7 @@ export const HandlerResponse = Type.Object({
   timezone: Type.String(),
   locale: Type.String(),
   quietHours: Type.Union([Type.Object({ start: Type.String(), end: Type.String() }), Type.Null()]),
+  reminderCaps: Type.Union([Type.Object({ perHour: Type.Integer(), perDay: Type.Integer() }), Type.Null()]),
   active: Type.Boolean(),
   channels: Type.Array(Type.Object({ type: Type.String(), address: Type.String() })),
   createdAt: Type.String({ format: 'date-time' }),

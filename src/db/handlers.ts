@@ -1,3 +1,4 @@
+import type { ReminderCaps } from '../domain/reminder-caps.js';
 import type { Queryable } from './client.js';
 
 export interface ChannelRow {
@@ -13,6 +14,8 @@ export interface HandlerRecord {
   timezone: string;
   locale: string;
   quietHours: { start: string; end: string } | null;
+  /** Null: the deployment's default caps apply. */
+  reminderCaps: ReminderCaps | null;
   active: boolean;
   channels: ChannelRow[];
   createdAt: Date;
@@ -25,15 +28,16 @@ export interface NewHandler {
   timezone: string;
   locale: string;
   quietHours: { start: string; end: string } | null;
+  reminderCaps: ReminderCaps | null;
   channels: ChannelRow[];
 }
 
 /** Inserts the handler and its channels; false when the id is taken. */
 export async function insertHandler(tx: Queryable, h: NewHandler): Promise<boolean> {
   const inserted = await tx`
-    insert into handlers (id, name, supervisor_id, timezone, locale, quiet_hours)
+    insert into handlers (id, name, supervisor_id, timezone, locale, quiet_hours, reminder_caps)
     values (${h.id}, ${h.name}, ${h.supervisorId}, ${h.timezone}, ${h.locale},
-      ${h.quietHours ? tx.json(h.quietHours) : null})
+      ${h.quietHours ? tx.json(h.quietHours) : null}, ${h.reminderCaps ? tx.json({ ...h.reminderCaps }) : null})
     on conflict (id) do nothing
     returning id`;
   if (inserted.length === 0) return false;
@@ -54,11 +58,13 @@ export async function getHandler(db: Queryable, id: string): Promise<HandlerReco
       timezone: string;
       locale: string;
       quietHours: { start: string; end: string } | null;
+      reminderCaps: ReminderCaps | null;
       active: boolean;
       createdAt: Date;
     }[]
   >`
-    select id, name, supervisor_id as "supervisorId", timezone, locale, quiet_hours as "quietHours", active,
+    select id, name, supervisor_id as "supervisorId", timezone, locale, quiet_hours as "quietHours",
+      reminder_caps as "reminderCaps", active,
       created_at as "createdAt"
     from handlers where id = ${id}`;
   if (!row) return null;
@@ -78,6 +84,7 @@ export interface HandlerPatch {
   timezone?: string;
   locale?: string;
   quietHours?: { start: string; end: string } | null;
+  reminderCaps?: ReminderCaps | null;
   active?: boolean;
   channels?: ChannelRow[];
 }
@@ -89,6 +96,7 @@ export async function updateHandler(tx: Queryable, id: string, p: HandlerPatch):
       active = ${p.active ?? tx`active`},
       supervisor_id = ${p.supervisorId === undefined ? tx`supervisor_id` : p.supervisorId},
       quiet_hours = ${p.quietHours === undefined ? tx`quiet_hours` : p.quietHours ? tx.json(p.quietHours) : null},
+      reminder_caps = ${p.reminderCaps === undefined ? tx`reminder_caps` : p.reminderCaps ? tx.json({ ...p.reminderCaps }) : null},
       updated_at = now()
     where id = ${id}`;
   if (p.channels) {

@@ -170,3 +170,8 @@ export async function matterSnapshot(db: Queryable, id: string): Promise<Record<
     from matters where id = ${id}`;
   return row?.snapshot ?? null;
 }
+
+export async function mattersByIds(db: Queryable, ids: readonly string[]): Promise<MatterRow[]> {
+  if (ids.length === 0) return [];
+  return [...(await db<MatterRow[]>`select ${columns(db)} from matters where id = any(${ids as string[]})`)];
+}

@@ -1,6 +1,12 @@
 import type { Queryable } from './client.js';
 
-export type NotificationStatus = 'pending' | 'delivered' | 'failed' | 'no_recipient' | 'no_channel';
+export type NotificationStatus =
+  | 'pending'
+  | 'delivered'
+  | 'failed'
+  | 'no_recipient'
+  | 'no_channel'
+  | 'digested';
 
 /** A notice is about a matter (one of its events) or about a change request's outcome. */
 export type NotificationKey = {
@@ -11,7 +17,7 @@ export type NotificationKey = {
   address: string | null;
   /** The absent person a stand-in receives the notice for. */
   onBehalfOf?: string | null;
-} & ({ matterId: string; seq: number } | { changeRequestId: string });
+} & ({ matterId: string; seq: number } | { changeRequestId: string } | { digest: true });
 
 /** The row is written before anything is sent, so a resend finds it and knows what happened. */
 export async function claimNotification(
@@ -22,7 +28,9 @@ export async function claimNotification(
   const about =
     'matterId' in key
       ? { matterId: key.matterId, seq: key.seq, changeRequestId: null }
-      : { matterId: null, seq: null, changeRequestId: key.changeRequestId };
+      : 'changeRequestId' in key
+        ? { matterId: null, seq: null, changeRequestId: key.changeRequestId }
+        : { matterId: null, seq: null, changeRequestId: null };
   await db`
     insert into notifications (idempotency_key, matter_id, seq, change_request_id, type, recipient_id, channel_type,
       address, status, on_behalf_of)
@@ -35,11 +43,26 @@ export async function claimNotification(
   return { id: Number(row.id), status: row.status };
 }
 
+export async function notificationStatus(
+  db: Queryable,
+  idempotencyKey: string,
+): Promise<NotificationStatus | null> {
+  const [row] = await db<{ status: NotificationStatus }[]>`
+    select status from notifications where idempotency_key = ${idempotencyKey}`;
+  return row?.status ?? null;
+}
+
 export async function recordAttempt(
   db: Queryable,
   id: number,
   attempt: number,
-  outcome: { ok: boolean; httpStatus?: number; error?: string; final: boolean },
+  outcome: {
+    ok: boolean;
+    httpStatus?: number;
+    error?: string;
+    final: boolean;
+    ref?: Record<string, string>;
+  },
 ): Promise<void> {
   await db`
     insert into notification_attempts (notification_id, attempt, ok, http_status, error)
@@ -52,6 +75,7 @@ export async function recordAttempt(
       attempts = (select count(*) from notification_attempts where notification_id = ${id}),
       last_error = ${outcome.ok ? null : (outcome.error ?? null)},
       delivered_at = ${outcome.ok ? db`now()` : null},
+      vendor_ref = ${outcome.ref ? db.json(outcome.ref) : null},
       updated_at = now()
     where id = ${id} and status <> 'delivered'`;
 }

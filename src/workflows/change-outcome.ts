@@ -6,6 +6,7 @@ import type {
 } from '../activities/change-notices.js';
 import type { DeliveryOutcome } from '../activities/contracts.js';
 import { DELIVERY_ACTIVITY_OPTIONS } from './delivery-options.js';
+import { untilSent } from './until-sent.js';
 
 const { deliverChangeOutcome } = proxyActivities<ChangeNoticeActivities>(DELIVERY_ACTIVITY_OPTIONS);
 
@@ -29,7 +30,9 @@ export async function changeOutcomeWorkflow(input: ChangeOutcomeInput): Promise<
   // Concurrent, so a receiver that is down holds back no one else's notice.
   return Promise.all(
     notices.map(async ({ recipientId, role }) => {
-      const outcome = await deliverChangeOutcome({ changeRequestId, recipientId, role }).catch((err) => {
+      const outcome = await untilSent(() =>
+        deliverChangeOutcome({ changeRequestId, recipientId, role }),
+      ).catch((err) => {
         // The delivery log already holds every failed attempt.
         log.warn('change outcome undeliverable', { changeRequestId, recipientId, error: String(err) });
         return 'undeliverable' as const;

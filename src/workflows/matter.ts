@@ -73,6 +73,7 @@ import {
   MatterSource,
   MatterStatus,
 } from './search-attributes.js';
+import { untilSent } from './until-sent.js';
 
 const { recordEvent, findHandler, loadPlanningContext } = proxyActivities<MatterActivities>({
   startToCloseTimeout: '30 seconds',
@@ -174,6 +175,8 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   }
 
   /** Every recorded event carries the plan that follows it, so the projection never shows a stale time. */
+  let lastRecord: Promise<unknown> = Promise.resolve();
+
   async function record(type: MatterEventType, actorId: string | null, data: Record<string, unknown>) {
     const next = state.status === 'open' ? planFromState() : null;
     state.nextNoticeAt = next ? new Date(next.at).toISOString() : null;
@@ -181,7 +184,16 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     const seq = state.seq;
     const at = nowIso();
     const after = snapshot();
-    await recordEvent({ workflowId, seq, type, actorId, occurredAt: at, data, state: after });
+    const input = { workflowId, seq, type, actorId, occurredAt: at, data, state: after };
+    if (patched('ordered-event-records')) {
+      // An update arriving while an earlier event is being written waits for it: the audit trail and
+      // the projection then take events in their sequence.
+      const mine = lastRecord.then(() => recordEvent(input));
+      lastRecord = mine.catch(() => undefined);
+      await mine;
+    } else {
+      await recordEvent(input);
+    }
     return { seq, at, after };
   }
 
@@ -536,7 +548,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   return snapshot();
 
   function send(notice: Notice): void {
-    const delivery: Promise<void> = deliverNotice({ workflowId, ...notice })
+    const delivery: Promise<void> = untilSent(() => deliverNotice({ workflowId, ...notice }))
       .then(
         () => undefined,
         (err) => {

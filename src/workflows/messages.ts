@@ -1,4 +1,4 @@
-import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type {
   AcknowledgeAction,
   CancelAction,
@@ -30,3 +30,8 @@ export const scheduleChangeUpdate = defineUpdate<ActionResult, [ScheduledChange]
 export const claimUpdate = defineUpdate<ActionResult, [ClaimAction]>('claim');
 export const releaseUpdate = defineUpdate<ActionResult, [ReleaseAction]>('release');
 export const acknowledgeUpdate = defineUpdate<ActionResult, [AcknowledgeAction]>('acknowledge');
+
+/** A reminder was held back by the recipient's cap; `digestAt` is when they should hear of it at the latest. */
+export const reminderHeldSignal = defineSignal<[{ digestAt: string }]>('reminderHeld');
+
+export const digestWorkflowId = (recipientId: string): string => `reminder-digest:${recipientId}`;

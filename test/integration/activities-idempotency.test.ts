@@ -26,6 +26,10 @@ beforeAll(async () => {
     publicBaseUrl: 'https://matterflow.example',
     linkSecret: newSecret(48),
     actionLinkTtlMs: 86_400_000,
+    reminderCaps: { perHour: 1000, perDay: 1000 },
+    foldReminder: async (recipientId) => {
+      throw new Error(`no reminder here should be held back (${recipientId})`);
+    },
   });
 });
 afterAll(async () => {
@@ -43,6 +47,7 @@ async function givenMatter(): Promise<{ state: MatterState; workflowId: string }
     timezone: 'UTC',
     locale: 'en',
     quietHours: null,
+    reminderCaps: null,
     channels: [{ type: 'webhook', address: receiver.addressFor(handlerId), settings: {} }],
   });
   const now = new Date().toISOString();

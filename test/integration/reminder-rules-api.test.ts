@@ -131,6 +131,46 @@ describe('POST /v1/reminder-rules/preview', () => {
     ]);
   });
 
+  it('keeps a handler’s own reminder caps, back to the default with null, and refuses caps that cannot hold, naming the field', async () => {
+    const h = await createHandler(stack);
+    const set = await call(stack, 'PATCH', `/v1/handlers/${h.id}`, {
+      token: manager,
+      body: { reminderCaps: { perHour: 4, perDay: 12 } },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    expect(set.body.reminderCaps).toEqual({ perHour: 4, perDay: 12 });
+    expect((await call(stack, 'GET', `/v1/handlers/${h.id}`, { token: manager })).body.reminderCaps).toEqual({
+      perHour: 4,
+      perDay: 12,
+    });
+    const above = await call(stack, 'PATCH', `/v1/handlers/${h.id}`, {
+      token: manager,
+      body: { reminderCaps: { perHour: 30, perDay: 12 } },
+    });
+    expect(above.status).toBe(400);
+    expect(above.body.error).toMatchObject({
+      code: 'INVALID_REMINDER_CAPS',
+      details: [{ field: 'body.reminderCaps.perHour' }],
+    });
+    const zero = await call(stack, 'PATCH', `/v1/handlers/${h.id}`, {
+      token: manager,
+      body: { reminderCaps: { perHour: 0, perDay: 12 } },
+    });
+    expect(zero.status).toBe(400);
+    expect((await call(stack, 'GET', `/v1/handlers/${h.id}`, { token: manager })).body.reminderCaps).toEqual({
+      perHour: 4,
+      perDay: 12,
+    });
+    const cleared = await call(stack, 'PATCH', `/v1/handlers/${h.id}`, {
+      token: manager,
+      body: { reminderCaps: null },
+    });
+    expect(cleared.body.reminderCaps).toBeNull();
+    const audit = await stack.sql<{ action: string }[]>`
+      select action from audit_log where entity_type = 'handler' and entity_id = ${h.id} order by id`;
+    expect(audit.map((a) => a.action)).toEqual(['handler.created', 'handler.updated', 'handler.updated']);
+  });
+
   it('refuses a bad rule or an unknown calendar with the field named', async () => {
     const bad = await preview({ rule: { every: 'PT1H', cron: '0 9 * * *' } });
     expect(bad.status).toBe(400);

@@ -14,6 +14,18 @@ function configError(env: Record<string, string | undefined>): ConfigError {
 }
 
 describe('loadConfig', () => {
+  it('when the hourly reminder cap exceeds the daily one, then it refuses to start and says so', () => {
+    expect(() =>
+      loadConfig({ LINK_SECRET, REMINDER_CAP_PER_HOUR: '50', REMINDER_CAP_PER_DAY: '40' }),
+    ).toThrow('REMINDER_CAP_PER_HOUR cannot exceed REMINDER_CAP_PER_DAY');
+    expect(
+      loadConfig({ LINK_SECRET, REMINDER_CAP_PER_HOUR: '5', REMINDER_CAP_PER_DAY: '40' }).reminderCaps,
+    ).toEqual({
+      perHour: 5,
+      perDay: 40,
+    });
+  });
+
   it('when only LINK_SECRET is set, then every other setting takes its default', () => {
     expect(loadConfig({ LINK_SECRET })).toEqual({
       databaseUrl: undefined,
@@ -24,6 +36,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       port: 3000,
       publicBaseUrl: 'http://127.0.0.1:3000',
+      reminderCaps: { perHour: 20, perDay: 100 },
       adminToken: undefined,
       linkSecret: LINK_SECRET,
       webhookSecret: LINK_SECRET,

@@ -10,18 +10,17 @@
  * - The test server's clock starts at real "now", so each matter's `createdAt` is `env.currentTimeMs()`.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { Client, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type {
   DeliverNoticeInput,
-  DeliveryOutcome,
+  DeliveryReport,
   HandlerRef,
   RecordEventInput,
 } from '../../src/activities/contracts.js';
@@ -32,7 +31,6 @@ import { ROUND_THE_CLOCK } from '../../src/domain/calendar.js';
 import type { MatterInput, MatterState } from '../../src/domain/matter.js';
 import type { PlanningContext } from '../../src/domain/planner.js';
 import type { ReminderRule } from '../../src/domain/reminder-rule.js';
-import { testServerPath } from '../../src/runtime/tools.js';
 import type { matterWorkflow } from '../../src/workflows/matter.js';
 import {
   acknowledgeUpdate,
@@ -45,11 +43,13 @@ import {
   transferUpdate,
 } from '../../src/workflows/messages.js';
 import { MatterHandler, MatterStatus, SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
+import { startTimeSkipping } from '../support/time-skipping.js';
 
 const WORKFLOWS_PATH = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;
+const MINUTE = 60 * SECOND;
 const DAY = 24 * HOUR;
 /** Timers fire at the workflow task's time, a few ms after the planned instant; allow a little more. */
 const SKEW = 5 * SECOND;
@@ -66,15 +66,8 @@ let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundle;
 
 beforeAll(async () => {
-  const path = testServerPath();
-  if (!existsSync(path)) throw new Error(`no time-skipping test server at ${path}`);
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
-  } catch {
-    // A Runtime already exists in this process: keep it.
-  }
   [env, workflowBundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path } } }),
+    startTimeSkipping(),
     bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }),
   ]);
   await env.connection.operatorService.addSearchAttributes({
@@ -107,7 +100,7 @@ interface Fake {
   calls: Call[];
 }
 
-type Deliver = (input: DeliverNoticeInput) => Promise<DeliveryOutcome>;
+type Deliver = (input: DeliverNoticeInput) => Promise<DeliveryReport>;
 
 const recipientOf = (notice: DeliverNoticeInput | undefined): string | undefined =>
   notice && 'handlerId' in notice.recipient ? notice.recipient.handlerId : undefined;
@@ -631,6 +624,24 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
         expect((await resultOf(handle)).status).toBe('completed');
       },
     );
+  });
+
+  it('15. a notice held back by a channel’s send limit is asked for again after the wait, durably, without spending retries', async () => {
+    let throttles = 2;
+    const deliver: Deliver = async (input) =>
+      input.type === 'matter.assigned' && throttles-- > 0 ? { throttledForMs: 10 * MINUTE } : 'delivered';
+    await withMatter({ rule: { every: 'P1D', maxCount: 1 }, deliver }, async ({ handle, fake }) => {
+      const asks = () =>
+        fake.calls.filter(
+          (c): c is Extract<Call, { activity: 'deliverNotice' }> =>
+            c.activity === 'deliverNotice' && c.seq === 1,
+        );
+      await env.sleep(5 * MINUTE);
+      expect(asks()).toHaveLength(1);
+      await env.sleep(20 * MINUTE);
+      expect(asks().map((c) => c.attempt)).toEqual([1, 1, 1]);
+      expect(await handle.query(stateQuery)).toMatchObject({ status: 'open', remindersSent: 0 });
+    });
   });
 
   // Each event's `state` is what the `matters` projection (and so the API's nextNoticeAt) is set from, but the

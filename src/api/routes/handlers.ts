@@ -9,6 +9,7 @@ import {
   updateHandler,
   wouldLoop,
 } from '../../db/handlers.js';
+import { CapsError, checkReminderCaps, type ReminderCaps } from '../../domain/reminder-caps.js';
 import { principalOf, requireRole } from '../auth.js';
 import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
 import { ErrorResponse, HandlerInput, HandlerPatch, HandlerResponse, Id } from '../schemas.js';
@@ -19,6 +20,16 @@ function checkQuiet(q: { start: string; end: string } | null | undefined): void 
     throw badRequest('INVALID_QUIET_HOURS', 'quiet hours must start and end at different times', [
       { field: 'body.quietHours.end' },
     ]);
+  }
+}
+
+function checkCaps(caps: ReminderCaps | null | undefined): void {
+  if (!caps) return;
+  try {
+    checkReminderCaps(caps);
+  } catch (err) {
+    if (!(err instanceof CapsError)) throw err;
+    throw badRequest('INVALID_REMINDER_CAPS', err.message, [{ field: `body.reminderCaps.${err.field}` }]);
   }
 }
 
@@ -40,6 +51,7 @@ function present(h: HandlerRecord) {
     timezone: h.timezone,
     locale: h.locale,
     quietHours: h.quietHours,
+    reminderCaps: h.reminderCaps,
     active: h.active,
     channels: h.channels.map((c) => ({ type: c.type, address: c.address })),
     createdAt: h.createdAt.toISOString(),
@@ -69,6 +81,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
         ]);
       }
       checkQuiet(body.quietHours);
+      checkCaps(body.reminderCaps);
       if (body.supervisorId === body.id) {
         throw unprocessable('INVALID_SUPERVISOR', 'a handler cannot supervise themselves');
       }
@@ -85,6 +98,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
           timezone,
           locale: body.locale ?? 'zh-CN',
           quietHours: body.quietHours ?? null,
+          reminderCaps: body.reminderCaps ?? null,
           channels: body.channels.map((c) => ({
             type: c.type,
             address: c.address,
@@ -131,7 +145,8 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
       preHandler: requireRole('admin', 'manager'),
       schema: {
         tags: ['directory'],
-        summary: 'Change a handler: name, channels, supervisor, time zone, locale, or active flag',
+        summary:
+          'Change a handler: name, channels, supervisor, time zone, locale, quiet hours, reminder caps, or active flag',
         security: [{ bearer: [] }],
         params: Type.Object({ id: Id }),
         body: HandlerPatch,
@@ -143,6 +158,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
       const { id } = request.params;
       const patch = request.body;
       checkQuiet(patch.quietHours);
+      checkCaps(patch.reminderCaps);
       if (patch.timezone !== undefined && !isTimeZone(patch.timezone)) {
         throw badRequest('INVALID_TIMEZONE', `"${patch.timezone}" is not an IANA time zone`, [
           { field: 'body.timezone' },
