@@ -10,7 +10,7 @@ import {
 import { digestRequester } from './src/activities/digest.js';
 import { createActivities } from './src/activities/index.js';
 import { channelRegistry } from './src/channels/channel.js';
-import { webhookChannel } from './src/channels/webhook.js';
+import { configuredChannels } from './src/channels/configured.js';
 import type { Config } from './src/config.js';
 import type { Sql } from './src/db/client.js';
 import type { Logger } from './src/logger.js';
@@ -41,11 +41,10 @@ export async function startWorker({
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
+  const channels = configuredChannels(config.channels, config.webhookSecret);
   const activities = createActivities({
     sql,
-    channels: channelRegistry([
-      webhookChannel({ defaultSecret: config.webhookSecret, timeoutMs: config.webhookTimeoutMs }),
-    ]),
+    channels: channelRegistry(channels),
     publicBaseUrl: config.publicBaseUrl,
     linkSecret: config.linkSecret,
     actionLinkTtlMs: config.actionLinkTtlMs,
@@ -60,6 +59,10 @@ export async function startWorker({
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   const done = worker.run().finally(async () => {
+    // The XMPP channel keeps a connection open.
+    await Promise.all(
+      channels.map((c) => ('stop' in c && typeof c.stop === 'function' ? c.stop() : undefined)),
+    );
     await clientConnection.close();
     await connection.close();
   });

@@ -1,5 +1,11 @@
 import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import {
+  CHANNEL_ENV_KEYS,
+  type ChannelSettings,
+  ChannelSettingsError,
+  channelSettingsFrom,
+} from './channels/settings.js';
 import { parseDuration } from './domain/duration.js';
 import { CapsError, checkReminderCaps, type ReminderCaps } from './domain/reminder-caps.js';
 
@@ -20,6 +26,7 @@ const Env = Type.Object({
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1 }),
   REMINDER_CAP_PER_HOUR: Type.Integer({ default: 20, minimum: 1, maximum: 10000 }),
   REMINDER_CAP_PER_DAY: Type.Integer({ default: 100, minimum: 1, maximum: 10000 }),
+  ...Object.fromEntries(CHANNEL_ENV_KEYS.map((k) => [k, Type.Optional(Type.String({ minLength: 1 }))])),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info' },
@@ -93,6 +100,7 @@ export interface Config {
   logLevel: string;
   /** Reminders one person may get across all matters, unless their own caps say otherwise. */
   reminderCaps: ReminderCaps;
+  channels: ChannelSettings;
 }
 
 export class ConfigError extends Error {}
@@ -113,6 +121,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!(err instanceof CapsError)) throw err;
     throw new ConfigError('REMINDER_CAP_PER_HOUR cannot exceed REMINDER_CAP_PER_DAY');
   }
+  let channels: ChannelSettings;
+  try {
+    channels = channelSettingsFrom(env, e.WEBHOOK_TIMEOUT_MS);
+  } catch (err) {
+    if (!(err instanceof ChannelSettingsError)) throw err;
+    throw new ConfigError(`invalid configuration: ${err.message}`);
+  }
   return Object.freeze({
     databaseUrl: e.DATABASE_URL,
     temporalAddress: e.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
@@ -131,5 +146,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbPoolMax: e.DB_POOL_MAX,
     logLevel: e.LOG_LEVEL,
     reminderCaps,
+    channels,
   });
 }

@@ -23,6 +23,7 @@ import type {
   RecordEventInput,
 } from './contracts.js';
 import { isThrottled } from './contracts.js';
+import { createConvergeActivities } from './converge.js';
 import { sendClaimed } from './delivery.js';
 import { createDigestActivities } from './digest.js';
 
@@ -156,6 +157,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createChangeNoticeActivities(deps),
     ...createDigestActivities(deps),
+    ...createConvergeActivities(deps),
 
     async recordEvent(input: RecordEventInput): Promise<void> {
       await recordMatterEvent(sql, input);

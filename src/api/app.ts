@@ -5,6 +5,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { availableChannelTypes } from '../channels/settings.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
@@ -87,7 +88,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
     actionTimeoutMs: config.actionTimeoutMs,
   });
   await app.register(healthRoutes, { sql, temporal });
-  await app.register(handlerRoutes, { sql });
+  await app.register(handlerRoutes, { sql, channelTypes: availableChannelTypes(config.channels) });
   await app.register(delegationRoutes, { sql });
   await app.register(groupRoutes, { sql });
   await app.register(tokenRoutes, { sql });

@@ -28,16 +28,63 @@ const IsoDuration = Type.String({
   description: 'ISO 8601 duration, e.g. PT30M, P1D',
 });
 
-export const ChannelInput = Type.Object(
-  {
-    type: Type.Literal('webhook'),
-    address: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
-    secret: Type.Optional(
-      Type.String({ minLength: 16, maxLength: 200, description: 'HMAC key for this receiver' }),
-    ),
-  },
-  { additionalProperties: false },
-);
+const Secret = (description: string) => Type.String({ minLength: 16, maxLength: 200, description });
+const HttpsUrl = Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 });
+/** A vendor's user or chat id: what its own API takes as the recipient. */
+const VendorId = Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9_.@:-]+$' });
+
+export const ChannelInput = Type.Union([
+  Type.Object(
+    {
+      type: Type.Literal('webhook'),
+      address: HttpsUrl,
+      secret: Type.Optional(Secret('HMAC key for this receiver')),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    { type: Type.Literal('email'), address: Type.String({ format: 'email', maxLength: 254 }) },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('xmpp'),
+      address: Type.String({ pattern: '^[^@/\\s]+@[^@/\\s]+$', maxLength: 300, description: 'a bare JID' }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: literals(['wecom', 'dingtalk', 'feishu', 'slack'] as const),
+      address: VendorId,
+    },
+    { additionalProperties: false, description: 'an app message to this user id in the vendor’s directory' },
+  ),
+  Type.Object(
+    { type: Type.Literal('teams'), address: HttpsUrl },
+    { additionalProperties: false, description: 'a Teams workflow webhook URL' },
+  ),
+  Type.Object(
+    { type: Type.Literal('wecom-robot'), address: VendorId },
+    { additionalProperties: false, description: 'a WeCom group robot, by its key' },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('dingtalk-robot'),
+      address: VendorId,
+      secret: Secret('the robot’s signing secret (SEC…)'),
+    },
+    { additionalProperties: false, description: 'a DingTalk group robot, by its access token' },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('feishu-bot'),
+      address: VendorId,
+      secret: Type.Optional(Secret('the bot’s signing secret')),
+    },
+    { additionalProperties: false, description: 'a Feishu custom bot, by its hook token' },
+  ),
+]);
 
 const Locale = literals(['zh-CN', 'en'] as const);
 const QuietHoursInput = Type.Object(

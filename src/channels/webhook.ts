@@ -1,5 +1,6 @@
 import { SIGNATURE_HEADER, signBody } from '../security/signature.js';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
+import { deliver } from './vendor-http.js';
 
 export interface WebhookOptions {
   /** Used when the target has no secret of its own. */
@@ -20,10 +21,6 @@ export function webhookBody(message: OutboundMessage, sentAt: Date): string {
   });
 }
 
-function retryableStatus(status: number): boolean {
-  return status >= 500 || status === 408 || status === 425 || status === 429;
-}
-
 export function webhookChannel(options: WebhookOptions): Channel {
   const now = options.now ?? (() => new Date());
   return {
@@ -32,30 +29,19 @@ export function webhookChannel(options: WebhookOptions): Channel {
       const secret =
         typeof target.settings.secret === 'string' ? target.settings.secret : options.defaultSecret;
       const body = webhookBody(message, now());
-      try {
-        const res = await fetch(target.address, {
-          method: 'POST',
+      return deliver(
+        'receiver',
+        {
+          url: target.address,
           headers: {
-            'content-type': 'application/json',
             'idempotency-key': message.idempotencyKey,
             [SIGNATURE_HEADER]: signBody(secret, body),
             'user-agent': 'matterflow-webhook/1',
           },
           body,
-          redirect: 'error',
-          signal: AbortSignal.timeout(options.timeoutMs),
-        });
-        await res.body?.cancel();
-        if (res.ok) return { ok: true, httpStatus: res.status, retryable: false };
-        return {
-          ok: false,
-          httpStatus: res.status,
-          error: `receiver answered ${res.status}`,
-          retryable: retryableStatus(res.status),
-        };
-      } catch (err) {
-        return { ok: false, error: `request failed: ${(err as Error).message}`, retryable: true };
-      }
+        },
+        options.timeoutMs,
+      );
     },
   };
 }

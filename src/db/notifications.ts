@@ -101,3 +101,31 @@ export async function listNotifications(db: Queryable, matterId: string): Promis
       from notifications where matter_id = ${matterId} order by seq, id`),
   ];
 }
+
+export interface SentCard {
+  id: number;
+  channelType: string;
+  address: string;
+  recipientId: string;
+  vendorRef: Record<string, string>;
+  settings: Record<string, unknown>;
+}
+
+/** Messages about the matter that a vendor can still edit and that do not yet show its outcome. */
+export async function cardsToConverge(db: Queryable, matterId: string): Promise<SentCard[]> {
+  return [
+    ...(await db<SentCard[]>`
+      select n.id::int as id, n.channel_type as "channelType", n.address, n.recipient_id as "recipientId",
+        n.vendor_ref as "vendorRef", coalesce(c.settings, '{}'::jsonb) as settings
+      from notifications n
+      left join handler_channels c
+        on c.handler_id = n.recipient_id and c.type = n.channel_type and c.address = n.address
+      where n.matter_id = ${matterId} and n.status = 'delivered' and n.vendor_ref is not null
+        and n.converged_at is null
+      order by n.id`),
+  ];
+}
+
+export async function markConverged(db: Queryable, id: number): Promise<void> {
+  await db`update notifications set converged_at = now(), updated_at = now() where id = ${id}`;
+}

@@ -17,6 +17,7 @@ import {
   type LinkAction,
   type NoticeRecipient,
 } from '../activities/contracts.js';
+import type { ConvergeInput } from '../activities/converge.js';
 import type { MatterActivities } from '../activities/index.js';
 import {
   type AcknowledgeAction,
@@ -80,7 +81,13 @@ const { recordEvent, findHandler, loadPlanningContext } = proxyActivities<Matter
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
-const { deliverNotice } = proxyActivities<MatterActivities>(DELIVERY_ACTIVITY_OPTIONS);
+const { deliverNotice, convergeMessages } = proxyActivities<MatterActivities>(DELIVERY_ACTIVITY_OPTIONS);
+/** After these, the buttons on cards already sent are stale. */
+const CLOSES_CARDS: ReadonlySet<MatterEventType> = new Set([
+  'matter.completed',
+  'matter.transferred',
+  'matter.cancelled',
+]);
 
 type Notice = Omit<DeliverNoticeInput, 'workflowId'>;
 
@@ -194,6 +201,8 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     } else {
       await recordEvent(input);
     }
+    if (CLOSES_CARDS.has(type) && patched('converge-cards'))
+      converge({ type, actorId, occurredAt: at, state: after, data });
     return { seq, at, after };
   }
 
@@ -546,6 +555,19 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
 
   await condition(() => allHandlersFinished() && inFlight.size === 0);
   return snapshot();
+
+  function converge(outcome: ConvergeInput): void {
+    const work: Promise<void> = untilSent(() => convergeMessages(outcome))
+      .then(
+        () => undefined,
+        (err) => {
+          // Cards left as they were still lead to a page that says what happened.
+          log.warn('cards not brought up to date', { type: outcome.type, error: String(err) });
+        },
+      )
+      .finally(() => inFlight.delete(work));
+    inFlight.add(work);
+  }
 
   function send(notice: Notice): void {
     const delivery: Promise<void> = untilSent(() => deliverNotice({ workflowId, ...notice }))

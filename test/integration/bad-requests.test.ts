@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, createHandler, issueToken, startStack, type TestStack } from '../support/stack.js';
+import { call, createHandler, eventually, issueToken, startStack, type TestStack } from '../support/stack.js';
 
 let stack: TestStack;
 let handler: { id: string; token: string };
@@ -45,6 +45,13 @@ beforeAll(async () => {
     body: {},
   });
   expect(completed.status).toBe(200);
+  // Each case compares table counts before and after; the open matter's first event is written by its
+  // workflow after the API answered, so wait for it rather than let it land inside a case.
+  await eventually(async () => {
+    const [row] = await stack.sql<{ n: number }[]>`
+      select count(*)::int as n from matter_events where matter_id in (${openMatter}, ${completedMatter})`;
+    return row!.n >= 3;
+  }, 'the first events of both matters');
 });
 afterAll(async () => stack?.close());
 

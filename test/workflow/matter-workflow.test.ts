@@ -89,10 +89,14 @@ afterAll(async () => {
 type Call =
   | { activity: 'recordEvent'; seq: number; type: string }
   | { activity: 'deliverNotice'; seq: number; type: string; attempt: number }
-  | { activity: 'findHandler'; id: string };
+  | { activity: 'findHandler'; id: string }
+  | { activity: 'convergeMessages'; type: string };
 
 interface Fake {
-  activities: Pick<MatterActivities, 'recordEvent' | 'findHandler' | 'deliverNotice' | 'loadPlanningContext'>;
+  activities: Pick<
+    MatterActivities,
+    'recordEvent' | 'findHandler' | 'deliverNotice' | 'loadPlanningContext' | 'convergeMessages'
+  >;
   events: RecordEventInput[];
   notices: DeliverNoticeInput[];
   lookups: string[];
@@ -126,6 +130,10 @@ function fakeActivities(
         fake.lookups.push(id);
         fake.calls.push({ activity: 'findHandler', id });
         return DIRECTORY[id] ?? null;
+      },
+      async convergeMessages(input) {
+        fake.calls.push({ activity: 'convergeMessages', type: input.type });
+        return 'converged';
       },
       async deliverNotice(input) {
         fake.notices.push(input);
@@ -398,6 +406,13 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
       expectOffsets(reminders, createdAtMs, [1 * DAY]);
       expect(fake.events.filter((e) => at(e.occurredAt) > completedAt)).toEqual([]);
       expect(fake.events.at(-1)?.type).toBe('matter.completed');
+      // The cards already sent are brought up to date once, after the completion is recorded.
+      const converging = fake.calls.filter((c) => c.activity === 'convergeMessages');
+      expect(converging).toEqual([{ activity: 'convergeMessages', type: 'matter.completed' }]);
+      const recordedAt = fake.calls.findIndex(
+        (c) => c.activity === 'recordEvent' && c.type === 'matter.completed',
+      );
+      expect(fake.calls.indexOf(converging[0]!)).toBeGreaterThan(recordedAt);
 
       const described = await handle.describe();
       expect(described.status.name).toBe('COMPLETED');

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { audit } from '../../db/audit.js';
 import type { Sql } from '../../db/client.js';
 import {
+  type ChannelRow,
   getHandler,
   type HandlerRecord,
   insertHandler,
@@ -11,8 +12,15 @@ import {
 } from '../../db/handlers.js';
 import { CapsError, checkReminderCaps, type ReminderCaps } from '../../domain/reminder-caps.js';
 import { principalOf, requireRole } from '../auth.js';
-import { badRequest, conflict, notFound, unprocessable } from '../errors.js';
-import { ErrorResponse, HandlerInput, HandlerPatch, HandlerResponse, Id } from '../schemas.js';
+import { ApiError, badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import {
+  type ChannelInput,
+  ErrorResponse,
+  HandlerInput,
+  HandlerPatch,
+  HandlerResponse,
+  Id,
+} from '../schemas.js';
 
 /** Equal ends would mean no quiet hours at all; say so by sending null instead. */
 function checkQuiet(q: { start: string; end: string } | null | undefined): void {
@@ -58,7 +66,29 @@ function present(h: HandlerRecord) {
   };
 }
 
-export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
+/** Channels as stored; a type this deployment cannot send through would leave the handler unreachable. */
+function channelRows(channels: Static<typeof ChannelInput>[], available: readonly string[]): ChannelRow[] {
+  return channels.map((c, i) => {
+    if (!available.includes(c.type)) {
+      throw new ApiError(
+        422,
+        'CHANNEL_NOT_AVAILABLE',
+        `this deployment has no ${c.type} channel configured`,
+        [{ field: `body.channels.${i}.type` }],
+      );
+    }
+    return {
+      type: c.type,
+      address: c.address,
+      settings: 'secret' in c && c.secret ? { secret: c.secret } : {},
+    };
+  });
+}
+
+export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; channelTypes: readonly string[] }> = async (
+  app,
+  { sql, channelTypes },
+) => {
   app.post(
     '/v1/handlers',
     {
@@ -99,11 +129,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
           locale: body.locale ?? 'zh-CN',
           quietHours: body.quietHours ?? null,
           reminderCaps: body.reminderCaps ?? null,
-          channels: body.channels.map((c) => ({
-            type: c.type,
-            address: c.address,
-            settings: c.secret ? { secret: c.secret } : {},
-          })),
+          channels: channelRows(body.channels, channelTypes),
         });
         if (!ok) throw conflict('HANDLER_EXISTS', `handler "${body.id}" already exists`);
         const handler = present((await getHandler(tx, body.id))!);
@@ -179,11 +205,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app
         }
         await updateHandler(tx, id, {
           ...patch,
-          channels: patch.channels?.map((c) => ({
-            type: c.type,
-            address: c.address,
-            settings: c.secret ? { secret: c.secret } : {},
-          })),
+          channels: patch.channels && channelRows(patch.channels, channelTypes),
         });
         const before = present(current);
         const after = present((await getHandler(tx, id))!);

@@ -1,0 +1,85 @@
+import { Context } from '@temporalio/activity';
+import type { OutboundMessage } from '../channels/channel.js';
+import { matterViewOf } from '../channels/matter-view.js';
+import { getHandler } from '../db/handlers.js';
+import { cardsToConverge, markConverged } from '../db/notifications.js';
+import { grantSendSlot } from '../db/send-slots.js';
+import type { MatterEventType, MatterState } from '../domain/matter.js';
+import type { Throttled } from './contracts.js';
+import type { ActivityDeps } from './index.js';
+
+export interface ConvergeInput {
+  /** The event that closed the matter's cards: completed, transferred or cancelled. */
+  type: MatterEventType;
+  actorId: string | null;
+  occurredAt: string;
+  state: MatterState;
+  data: Record<string, unknown>;
+}
+
+const MAX_WAIT_IN_ACTIVITY_MS = 5_000;
+
+const VERBS: Partial<Record<MatterEventType, string>> = {
+  'matter.completed': 'Completed',
+  'matter.transferred': 'Transferred',
+  'matter.cancelled': 'Cancelled',
+};
+
+/** Who did what and when, for cards that show one line in place of their buttons. */
+function outcomeLine(input: ConvergeInput, by: string | null): string {
+  const verb = VERBS[input.type] ?? input.type;
+  const to = typeof input.data.to === 'string' ? ` to ${input.data.to}` : '';
+  return `${verb}${to}${by ? ` by ${by}` : ''} at ${input.occurredAt.slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+export function createConvergeActivities(deps: ActivityDeps) {
+  const { sql, channels } = deps;
+
+  return {
+    /**
+     * Brings every card already sent about the matter up to date with its outcome, where the vendor lets
+     * a sent message be edited; the others' links land on a page that says what happened.
+     */
+    async convergeMessages(input: ConvergeInput): Promise<'converged' | Throttled> {
+      const cards = await cardsToConverge(sql, input.state.id);
+      const actor = input.actorId ? await getHandler(sql, input.actorId) : null;
+      const failures: string[] = [];
+      for (const card of cards) {
+        const channel = channels.get(card.channelType);
+        if (!channel?.update) continue;
+        if (channel.sendLimits?.length) {
+          const slot = await grantSendSlot(
+            sql,
+            `${card.channelType}:${card.address}`,
+            channel.sendLimits,
+            MAX_WAIT_IN_ACTIVITY_MS,
+          );
+          if (!slot.granted) return { throttledForMs: slot.waitMs };
+          if (slot.waitMs > 0) await Context.current().sleep(slot.waitMs);
+        }
+        const message: OutboundMessage = {
+          type: input.type,
+          matter: matterViewOf(input.state),
+          handler: { id: actor?.id ?? input.actorId ?? '', name: actor?.name ?? input.actorId ?? '' },
+          actions: [],
+          idempotencyKey: `converge:${card.id}`,
+          data: {
+            ...input.data,
+            outcome: outcomeLine(input, actor?.name ?? input.actorId),
+            at: input.occurredAt,
+          },
+        };
+        const result = await channel.update(
+          { type: card.channelType, address: card.address, settings: card.settings },
+          card.vendorRef,
+          message,
+        );
+        if (result.ok) await markConverged(sql, card.id);
+        else if (result.retryable) failures.push(`${card.channelType} card ${card.id}: ${result.error}`);
+      }
+      // Thrown so Temporal retries; cards already brought up to date are not touched again.
+      if (failures.length > 0) throw new Error(failures.join('; '));
+      return 'converged';
+    },
+  };
+}

@@ -1,0 +1,263 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
+import { actionLabel, factsLine, markdownUrl, noticeLabel, oneLine } from './message-text.js';
+import { errcodeTokenCache, tokenGrant } from './token-cache.js';
+import {
+  callApi,
+  delivered,
+  errcodeFailure,
+  failed,
+  type VendorRequest,
+  withoutTrailingSlash,
+} from './vendor-http.js';
+
+export interface DingtalkRobotOptions {
+  /** Defaults to https://oapi.dingtalk.com. */
+  baseUrl?: string;
+  timeoutMs: number;
+  now?: () => Date;
+}
+
+export interface DingtalkWorkOptions {
+  /** The old API host, where work notifications live; defaults to https://oapi.dingtalk.com. */
+  baseUrl?: string;
+  /** The new API host, where access tokens come from; defaults to https://api.dingtalk.com. */
+  apiBaseUrl?: string;
+  appKey: string;
+  appSecret: string;
+  agentId: number;
+  timeoutMs: number;
+  now?: () => Date;
+}
+
+const DEFAULT_OAPI_URL = 'https://oapi.dingtalk.com';
+const DEFAULT_API_URL = 'https://api.dingtalk.com';
+const USER_AGENT = 'matterflow-dingtalk/1';
+/** Invalid or expired access token: fetch a new one and try once more. */
+const TOKEN_REJECTED = new Set([40001, 40014, 42001]);
+/** System busy or error, and calls temporarily barred for going too fast. */
+const RETRYABLE_ERRCODES = new Set([-1, 500, 90001, 90002, 90003, 90004, 90005, 90006]);
+/** System busy; 410100 is today's "sending too fast", 130101 the code older robots answer with. */
+const ROBOT_RETRYABLE_ERRCODES = new Set([-1, 410100, 130101]);
+/** A work notification's `msg` may take 2048 bytes. */
+const WORK_MSG_MAX_BYTES = 2048;
+
+export function dingtalkRobotChannel(options: DingtalkRobotOptions): Channel {
+  const base = withoutTrailingSlash(options.baseUrl ?? DEFAULT_OAPI_URL);
+  const now = options.now ?? (() => new Date());
+  return {
+    type: 'dingtalk-robot',
+    // Documented per robot; going over mutes it for 10 minutes. Robot messages cannot be edited.
+    sendLimits: [{ max: 20, perMs: 60_000 }],
+    async send(target: ChannelTarget, message: OutboundMessage): Promise<DeliveryResult> {
+      const secret = typeof target.settings.secret === 'string' ? target.settings.secret : null;
+      const answer = await call(
+        robotRequest(base, target.address, secret, now(), message),
+        options.timeoutMs,
+      );
+      if (failed(answer)) return answer;
+      return errcodeFailure('dingtalk', answer, ROBOT_RETRYABLE_ERRCODES) ?? delivered(answer.status);
+    },
+  };
+}
+
+export function dingtalkWorkChannel(options: DingtalkWorkOptions): Channel {
+  const base = withoutTrailingSlash(options.baseUrl ?? DEFAULT_OAPI_URL);
+  const apiBase = withoutTrailingSlash(options.apiBaseUrl ?? DEFAULT_API_URL);
+  const tokens = errcodeTokenCache(
+    async () => {
+      const answer = await call(tokenRequest(apiBase, options), options.timeoutMs);
+      return failed(answer) ? answer : tokenGrant('dingtalk', answer.json.accessToken, answer.json.expireIn);
+    },
+    TOKEN_REJECTED,
+    options.now,
+  );
+
+  return {
+    type: 'dingtalk',
+    // Documented per employee and day; DingTalk answers success and drops what goes over.
+    sendLimits: [{ max: 500, perMs: 86_400_000 }],
+    async send(target: ChannelTarget, message: OutboundMessage): Promise<DeliveryResult> {
+      const answer = await tokens.call((token) =>
+        call(workRequest(base, token, options.agentId, target.address, message), options.timeoutMs),
+      );
+      if (failed(answer)) return answer;
+      const failure = errcodeFailure('dingtalk', answer, RETRYABLE_ERRCODES);
+      if (failure) return failure;
+      const taskId = answer.json.task_id;
+      return delivered(
+        answer.status,
+        typeof taskId === 'number' || typeof taskId === 'string' ? { taskId: String(taskId) } : undefined,
+      );
+    },
+    /**
+     * Recalls the notification, so its buttons are gone. DingTalk's status-bar update changes only OA
+     * notifications, which have no buttons, and nothing edits a sent action card; recall works within 24 hours.
+     */
+    async update(target: ChannelTarget, ref: Record<string, string>): Promise<DeliveryResult> {
+      const taskId = ref.taskId;
+      if (!taskId || !/^\d+$/.test(taskId)) {
+        return {
+          ok: false,
+          error: `no work notification task to recall for ${target.address}`,
+          retryable: false,
+        };
+      }
+      const answer = await tokens.call((token) =>
+        call(recallRequest(base, token, options.agentId, taskId), options.timeoutMs),
+      );
+      if (failed(answer)) return answer;
+      return errcodeFailure('dingtalk', answer, RETRYABLE_ERRCODES) ?? delivered(answer.status);
+    },
+  };
+}
+
+function call(request: VendorRequest, timeoutMs: number) {
+  return callApi(
+    'dingtalk',
+    { ...request, headers: { 'user-agent': USER_AGENT } },
+    timeoutMs,
+    // The new API answers errors with an HTTP status and a `code`.
+    (json) => (typeof json?.code === 'string' ? `: ${json.code}` : ''),
+  );
+}
+
+// https://open.dingtalk.com/document/development/custom-robots-send-group-messages
+// Signing: https://open.dingtalk.com/document/dingstart/customize-robot-security-settings
+function robotRequest(
+  base: string,
+  accessToken: string,
+  secret: string | null,
+  at: Date,
+  message: OutboundMessage,
+): VendorRequest {
+  let query = `access_token=${encodeURIComponent(accessToken)}`;
+  if (secret) {
+    const timestamp = at.getTime();
+    const sign = createHmac('sha256', secret).update(`${timestamp}\n${secret}`).digest('base64');
+    query += `&timestamp=${timestamp}&sign=${encodeURIComponent(sign)}`;
+  }
+  const title = listTitle(message);
+  const text = markdown(message, message.matter.details ?? '');
+  const [only] = message.actions;
+  const content =
+    message.actions.length === 0
+      ? { msgtype: 'markdown', markdown: { title, text } }
+      : {
+          msgtype: 'actionCard',
+          actionCard:
+            message.actions.length === 1
+              ? { title, text, singleTitle: actionLabel(only!.action), singleURL: only!.url }
+              : {
+                  title,
+                  text,
+                  btnOrientation: '0',
+                  btns: message.actions.map((a) => ({ title: actionLabel(a.action), actionURL: a.url })),
+                },
+        };
+  // msgUuid makes a retry after a lost answer post once.
+  return {
+    url: `${base}/robot/send?${query}`,
+    body: JSON.stringify({ ...content, msgUuid: uuidFrom(message.idempotencyKey) }),
+  };
+}
+
+// https://open.dingtalk.com/document/development/obtain-the-access-token-of-an-internal-app
+function tokenRequest(apiBase: string, options: DingtalkWorkOptions): VendorRequest {
+  return {
+    url: `${apiBase}/v1.0/oauth2/accessToken`,
+    body: JSON.stringify({ appKey: options.appKey, appSecret: options.appSecret }),
+  };
+}
+
+// https://open.dingtalk.com/document/development/asynchronous-sending-of-enterprise-session-messages
+// Message shapes: https://open.dingtalk.com/document/development/message-types-and-data-format
+function workRequest(
+  base: string,
+  token: string,
+  agentId: number,
+  userId: string,
+  message: OutboundMessage,
+): VendorRequest {
+  const title = listTitle(message);
+  const [only] = message.actions;
+  const msgWith = (details: string) => {
+    const text = markdown(message, details);
+    if (message.actions.length === 0) return { msgtype: 'markdown', markdown: { title, text } };
+    return {
+      msgtype: 'action_card',
+      action_card:
+        message.actions.length === 1
+          ? { title, markdown: text, single_title: actionLabel(only!.action), single_url: only!.url }
+          : {
+              title,
+              markdown: text,
+              btn_orientation: '0',
+              btn_json_list: message.actions.map((a) => ({
+                title: actionLabel(a.action),
+                action_url: a.url,
+              })),
+            },
+    };
+  };
+  return {
+    url: `${base}/topapi/message/corpconversation/asyncsend_v2?access_token=${encodeURIComponent(token)}`,
+    body: JSON.stringify({
+      agent_id: agentId,
+      userid_list: userId,
+      msg: withinBytes(message.matter.details ?? '', WORK_MSG_MAX_BYTES, msgWith),
+    }),
+  };
+}
+
+// https://open.dingtalk.com/document/development/notification-of-work-withdrawal
+function recallRequest(base: string, token: string, agentId: number, taskId: string): VendorRequest {
+  return {
+    url: `${base}/topapi/message/corpconversation/recall?access_token=${encodeURIComponent(token)}`,
+    body: JSON.stringify({ agent_id: agentId, msg_task_id: Number(taskId) }),
+  };
+}
+
+/** What the conversation list and the push notification show. */
+function listTitle(message: OutboundMessage): string {
+  return `${noticeLabel(message.type)}: ${oneLine(message.matter.title)}`;
+}
+
+/** The card's markdown; the action links are its buttons, so only the matter's own link shows here. */
+function markdown(message: OutboundMessage, details: string): string {
+  const { matter } = message;
+  return [
+    `### ${escapeMarkdown(oneLine(matter.title))}`,
+    `> ${escapeMarkdown(factsLine(message))}`,
+    // DingTalk breaks lines on "\n" with two spaces either side.
+    ...(details ? [escapeMarkdown(details).replace(/\r?\n/g, '  \n  ')] : []),
+    ...(matter.link ? [`[Open matter](${markdownUrl(matter.link)})`] : []),
+  ].join('\n\n');
+}
+
+/** Builds with the whole details when that fits, else with the longest cut of them (and an ellipsis) that does. */
+function withinBytes<T>(details: string, maxBytes: number, build: (details: string) => T): T {
+  const fits = (d: string) => Buffer.byteLength(JSON.stringify(build(d))) <= maxBytes;
+  if (details === '' || fits(details)) return build(details);
+  const chars = Array.from(details);
+  const cut = (n: number) => `${chars.slice(0, n).join('')}…`;
+  let low = 0;
+  let high = chars.length - 1;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (fits(cut(mid))) low = mid;
+    else high = mid - 1;
+  }
+  return build(cut(low));
+}
+
+/** Matter text must not turn into markup: headings, quotes, emphasis, links, code and HTML. */
+function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_[\]<>#]/g, '\\$&');
+}
+
+/** A UUID-shaped value fixed by the idempotency key. */
+function uuidFrom(key: string): string {
+  const hex = createHash('sha256').update(key).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}

@@ -1,0 +1,166 @@
+/**
+ * Which vendor channels this deployment can send through, from configuration. Robots and Teams
+ * webhooks carry their own address and secret per handler, so they are always there; an app channel
+ * is there only when all of its credentials are set.
+ */
+export interface ChannelSettings {
+  timeoutMs: number;
+  email: {
+    host: string;
+    port: number;
+    secure: boolean;
+    auth?: { user: string; pass: string };
+    from: string;
+  } | null;
+  xmpp: { service: string; domain: string; username: string; password: string } | null;
+  wecom: { baseUrl: string; corpId: string; corpSecret: string; agentId: number } | null;
+  wecomBaseUrl: string;
+  dingtalk: {
+    baseUrl: string;
+    apiBaseUrl: string;
+    appKey: string;
+    appSecret: string;
+    agentId: number;
+  } | null;
+  dingtalkBaseUrl: string;
+  feishu: { baseUrl: string; appId: string; appSecret: string } | null;
+  feishuBaseUrl: string;
+  slack: { baseUrl: string; botToken: string } | null;
+}
+
+export const CHANNEL_ENV_KEYS = [
+  'SMTP_URL',
+  'SMTP_FROM',
+  'XMPP_SERVICE',
+  'XMPP_JID',
+  'XMPP_PASSWORD',
+  'WECOM_BASE_URL',
+  'WECOM_CORP_ID',
+  'WECOM_APP_SECRET',
+  'WECOM_AGENT_ID',
+  'DINGTALK_OAPI_URL',
+  'DINGTALK_API_URL',
+  'DINGTALK_APP_KEY',
+  'DINGTALK_APP_SECRET',
+  'DINGTALK_AGENT_ID',
+  'FEISHU_BASE_URL',
+  'FEISHU_APP_ID',
+  'FEISHU_APP_SECRET',
+  'SLACK_BASE_URL',
+  'SLACK_BOT_TOKEN',
+] as const;
+
+type Env = Partial<Record<(typeof CHANNEL_ENV_KEYS)[number], string>>;
+
+export class ChannelSettingsError extends Error {}
+
+/** All of the keys, or none: half a vendor's credentials is a mistake worth stopping for. */
+function group<K extends keyof Env>(env: Env, keys: K[]): Record<K, string> | null {
+  const set = keys.filter((k) => env[k]);
+  if (set.length === 0) return null;
+  if (set.length < keys.length) {
+    const missing = keys.filter((k) => !env[k]);
+    throw new ChannelSettingsError(`${set.join(', ')} set without ${missing.join(', ')}`);
+  }
+  return Object.fromEntries(keys.map((k) => [k, env[k]!])) as Record<K, string>;
+}
+
+function agentId(key: string, value: string): number {
+  if (!/^\d{1,12}$/.test(value)) throw new ChannelSettingsError(`${key} must be a whole number`);
+  return Number(value);
+}
+
+function httpsBase(key: string, value: string | undefined, fallback: string): string {
+  const url = value || fallback;
+  if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ChannelSettingsError(`${key} must be an http(s) URL`);
+  return url.replace(/\/+$/, '');
+}
+
+function smtpFrom(url: string, from: string): NonNullable<ChannelSettings['email']> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ChannelSettingsError('SMTP_URL must look like smtp://user:password@host:587');
+  }
+  if (parsed.protocol !== 'smtp:' && parsed.protocol !== 'smtps:') {
+    throw new ChannelSettingsError('SMTP_URL must start with smtp:// or smtps://');
+  }
+  const secure = parsed.protocol === 'smtps:';
+  const user = decodeURIComponent(parsed.username);
+  return {
+    host: parsed.hostname,
+    port: parsed.port ? Number(parsed.port) : secure ? 465 : 587,
+    secure,
+    ...(user ? { auth: { user, pass: decodeURIComponent(parsed.password) } } : {}),
+    from,
+  };
+}
+
+export function channelSettingsFrom(env: Env, timeoutMs: number): ChannelSettings {
+  const smtp = group(env, ['SMTP_URL', 'SMTP_FROM']);
+  const xmpp = group(env, ['XMPP_SERVICE', 'XMPP_JID', 'XMPP_PASSWORD']);
+  const wecom = group(env, ['WECOM_CORP_ID', 'WECOM_APP_SECRET', 'WECOM_AGENT_ID']);
+  const dingtalk = group(env, ['DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET', 'DINGTALK_AGENT_ID']);
+  const feishu = group(env, ['FEISHU_APP_ID', 'FEISHU_APP_SECRET']);
+  const slack = group(env, ['SLACK_BOT_TOKEN']);
+  const wecomBaseUrl = httpsBase('WECOM_BASE_URL', env.WECOM_BASE_URL, 'https://qyapi.weixin.qq.com');
+  const dingtalkBaseUrl = httpsBase('DINGTALK_OAPI_URL', env.DINGTALK_OAPI_URL, 'https://oapi.dingtalk.com');
+  const dingtalkApiUrl = httpsBase('DINGTALK_API_URL', env.DINGTALK_API_URL, 'https://api.dingtalk.com');
+  const feishuBaseUrl = httpsBase('FEISHU_BASE_URL', env.FEISHU_BASE_URL, 'https://open.feishu.cn');
+  const slackBaseUrl = httpsBase('SLACK_BASE_URL', env.SLACK_BASE_URL, 'https://slack.com/api');
+  let xmppSettings: ChannelSettings['xmpp'] = null;
+  if (xmpp) {
+    const [username, domain, ...rest] = xmpp.XMPP_JID.split('@');
+    if (!username || !domain || rest.length > 0)
+      throw new ChannelSettingsError('XMPP_JID must look like bot@example.com');
+    xmppSettings = { service: xmpp.XMPP_SERVICE, domain, username, password: xmpp.XMPP_PASSWORD };
+  }
+  return {
+    timeoutMs,
+    email: smtp ? smtpFrom(smtp.SMTP_URL, smtp.SMTP_FROM) : null,
+    xmpp: xmppSettings,
+    wecom: wecom && {
+      baseUrl: wecomBaseUrl,
+      corpId: wecom.WECOM_CORP_ID,
+      corpSecret: wecom.WECOM_APP_SECRET,
+      agentId: agentId('WECOM_AGENT_ID', wecom.WECOM_AGENT_ID),
+    },
+    wecomBaseUrl,
+    dingtalk: dingtalk && {
+      baseUrl: dingtalkBaseUrl,
+      apiBaseUrl: dingtalkApiUrl,
+      appKey: dingtalk.DINGTALK_APP_KEY,
+      appSecret: dingtalk.DINGTALK_APP_SECRET,
+      agentId: agentId('DINGTALK_AGENT_ID', dingtalk.DINGTALK_AGENT_ID),
+    },
+    dingtalkBaseUrl,
+    feishu: feishu && {
+      baseUrl: feishuBaseUrl,
+      appId: feishu.FEISHU_APP_ID,
+      appSecret: feishu.FEISHU_APP_SECRET,
+    },
+    feishuBaseUrl,
+    slack: slack && { baseUrl: slackBaseUrl, botToken: slack.SLACK_BOT_TOKEN },
+  };
+}
+
+/** Channel types a handler may be given here: those the worker can send through. */
+export function availableChannelTypes(s: ChannelSettings): string[] {
+  const app: [string, unknown][] = [
+    ['email', s.email],
+    ['xmpp', s.xmpp],
+    ['wecom', s.wecom],
+    ['dingtalk', s.dingtalk],
+    ['feishu', s.feishu],
+    ['slack', s.slack],
+  ];
+  return [
+    'webhook',
+    'teams',
+    'wecom-robot',
+    'dingtalk-robot',
+    'feishu-bot',
+    ...app.filter(([, on]) => on !== null).map(([t]) => t),
+  ];
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import {
+  availableChannelTypes,
+  ChannelSettingsError,
+  channelSettingsFrom,
+} from '../../src/channels/settings.js';
+
+describe('channel settings from configuration', () => {
+  it('with nothing set, offers the channels that carry their own address and secret', () => {
+    expect(availableChannelTypes(channelSettingsFrom({}, 5000))).toEqual([
+      'webhook',
+      'teams',
+      'wecom-robot',
+      'dingtalk-robot',
+      'feishu-bot',
+    ]);
+  });
+
+  it('offers an app channel once all its credentials are set, and reads the SMTP URL and the bot JID', () => {
+    const s = channelSettingsFrom(
+      {
+        SMTP_URL: 'smtps://mailer:p%40ss@mail.bank.example',
+        SMTP_FROM: 'matterflow@bank.example',
+        XMPP_SERVICE: 'xmpp://im.bank.example:5222',
+        XMPP_JID: 'matterflow@im.bank.example',
+        XMPP_PASSWORD: 'x',
+        WECOM_CORP_ID: 'ww1',
+        WECOM_APP_SECRET: 's',
+        WECOM_AGENT_ID: '1000002',
+        WECOM_BASE_URL: 'https://wecom-proxy.bank.example/',
+        SLACK_BOT_TOKEN: 'xoxb-1',
+      },
+      5000,
+    );
+    expect(s.email).toEqual({
+      host: 'mail.bank.example',
+      port: 465,
+      secure: true,
+      auth: { user: 'mailer', pass: 'p@ss' },
+      from: 'matterflow@bank.example',
+    });
+    expect(s.xmpp).toEqual({
+      service: 'xmpp://im.bank.example:5222',
+      domain: 'im.bank.example',
+      username: 'matterflow',
+      password: 'x',
+    });
+    expect(s.wecom).toEqual({
+      baseUrl: 'https://wecom-proxy.bank.example',
+      corpId: 'ww1',
+      corpSecret: 's',
+      agentId: 1000002,
+    });
+    expect(availableChannelTypes(s)).toEqual(expect.arrayContaining(['email', 'xmpp', 'wecom', 'slack']));
+    expect(availableChannelTypes(s)).not.toContain('dingtalk');
+  });
+
+  it.each([
+    [{ WECOM_CORP_ID: 'ww1' }, 'WECOM_CORP_ID set without WECOM_APP_SECRET, WECOM_AGENT_ID'],
+    [
+      { DINGTALK_APP_KEY: 'k', DINGTALK_APP_SECRET: 's', DINGTALK_AGENT_ID: 'abc' },
+      'DINGTALK_AGENT_ID must be a whole number',
+    ],
+    [{ SMTP_URL: 'http://mail', SMTP_FROM: 'a@b.c' }, 'SMTP_URL must start with smtp:// or smtps://'],
+    [
+      { XMPP_SERVICE: 'xmpp://h', XMPP_JID: 'no-domain', XMPP_PASSWORD: 'x' },
+      'XMPP_JID must look like bot@example.com',
+    ],
+    [{ FEISHU_BASE_URL: 'ftp://x' }, 'FEISHU_BASE_URL must be an http(s) URL'],
+  ])('refuses half or malformed credentials: %j', (env, message) => {
+    expect(() => channelSettingsFrom(env, 5000)).toThrow(ChannelSettingsError);
+    expect(() => channelSettingsFrom(env, 5000)).toThrow(message);
+  });
+});
