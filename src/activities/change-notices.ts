@@ -6,7 +6,7 @@ import { getHandler } from '../db/handlers.js';
 import { getMatter } from '../db/matters.js';
 import { claimNotification } from '../db/notifications.js';
 import type { DeliveryReport } from './contracts.js';
-import { sendClaimed } from './delivery.js';
+import { pickChannel, sendClaimed } from './delivery.js';
 import type { ActivityDeps } from './index.js';
 
 export type ChangeRecipientRole = 'maker' | 'reviewer';
@@ -68,7 +68,7 @@ export function createChangeNoticeActivities(deps: ActivityDeps) {
         await claimNotification(sql, { ...keyBase, channelType: null, address: null }, 'no_recipient');
         return 'no-recipient';
       }
-      const target = recipient.channels.find((c) => channels.has(c.type));
+      const target = pickChannel(channels, recipient.channels);
       if (!target) {
         await claimNotification(sql, { ...keyBase, channelType: null, address: null }, 'no_channel');
         return 'no-channel';

@@ -1,11 +1,10 @@
-import { Context } from '@temporalio/activity';
 import type { OutboundMessage } from '../channels/channel.js';
 import { matterViewOf } from '../channels/matter-view.js';
 import { getHandler } from '../db/handlers.js';
 import { cardsToConverge, markConverged } from '../db/notifications.js';
-import { grantSendSlot } from '../db/send-slots.js';
 import type { MatterEventType, MatterState } from '../domain/matter.js';
 import type { Throttled } from './contracts.js';
+import { waitForSendSlot } from './delivery.js';
 import type { ActivityDeps } from './index.js';
 
 export interface ConvergeInput {
@@ -16,8 +15,6 @@ export interface ConvergeInput {
   state: MatterState;
   data: Record<string, unknown>;
 }
-
-const MAX_WAIT_IN_ACTIVITY_MS = 5_000;
 
 const VERBS: Partial<Record<MatterEventType, string>> = {
   'matter.completed': 'Completed',
@@ -47,16 +44,9 @@ export function createConvergeActivities(deps: ActivityDeps) {
       for (const card of cards) {
         const channel = channels.get(card.channelType);
         if (!channel?.update) continue;
-        if (channel.sendLimits?.length) {
-          const slot = await grantSendSlot(
-            sql,
-            `${card.channelType}:${card.address}`,
-            channel.sendLimits,
-            MAX_WAIT_IN_ACTIVITY_MS,
-          );
-          if (!slot.granted) return { throttledForMs: slot.waitMs };
-          if (slot.waitMs > 0) await Context.current().sleep(slot.waitMs);
-        }
+        const target = { type: card.channelType, address: card.address, settings: card.settings };
+        const throttled = await waitForSendSlot(sql, channel, target);
+        if (throttled) return throttled;
         const message: OutboundMessage = {
           type: input.type,
           matter: matterViewOf(input.state),
@@ -69,11 +59,7 @@ export function createConvergeActivities(deps: ActivityDeps) {
             at: input.occurredAt,
           },
         };
-        const result = await channel.update(
-          { type: card.channelType, address: card.address, settings: card.settings },
-          card.vendorRef,
-          message,
-        );
+        const result = await channel.update(target, card.vendorRef, message);
         if (result.ok) await markConverged(sql, card.id);
         else if (result.retryable) failures.push(`${card.channelType} card ${card.id}: ${result.error}`);
       }

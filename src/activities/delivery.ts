@@ -1,13 +1,50 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChannelRegistry, ChannelTarget, OutboundMessage } from '../channels/channel.js';
+import type { Channel, ChannelRegistry, ChannelTarget, OutboundMessage } from '../channels/channel.js';
 import type { Sql } from '../db/client.js';
+import type { ChannelRow } from '../db/handlers.js';
 import { recordAttempt } from '../db/notifications.js';
 import { grantSendSlot } from '../db/send-slots.js';
 import { DELIVERY_MAX_ATTEMPTS, type Throttled } from './contracts.js';
 
 /** Waits this short are spent in the activity; longer ones go back to the workflow as a durable sleep. */
 const MAX_WAIT_IN_ACTIVITY_MS = 5_000;
+
+/** The recipient's first usable channel, or the first of the allowed types they have, in that order. */
+export function pickChannel(
+  channels: ChannelRegistry,
+  own: ChannelRow[],
+  allowed: string[] | null = null,
+): ChannelRow | undefined {
+  const usable = own.filter((c) => channels.has(c.type));
+  if (!allowed) return usable[0];
+  for (const type of allowed) {
+    const hit = usable.find((c) => c.type === type);
+    if (hit) return hit;
+  }
+  return undefined;
+}
+
+/**
+ * Takes the target's next send slot under the channel's limits, waiting here when it is near; when it
+ * is far, says how long the workflow should sleep instead.
+ */
+export async function waitForSendSlot(
+  db: Sql,
+  channel: Channel,
+  target: ChannelTarget,
+): Promise<Throttled | null> {
+  if (!channel.sendLimits?.length) return null;
+  const slot = await grantSendSlot(
+    db,
+    `${target.type}:${target.address}`,
+    channel.sendLimits,
+    MAX_WAIT_IN_ACTIVITY_MS,
+  );
+  if (!slot.granted) return { throttledForMs: slot.waitMs };
+  if (slot.waitMs > 0) await Context.current().sleep(slot.waitMs);
+  return null;
+}
 
 /**
  * Sends a claimed notice and logs the attempt. A failure is thrown so that Temporal retries it; the
@@ -22,16 +59,8 @@ export async function sendClaimed(
   recipientId: string,
 ): Promise<'delivered' | Throttled> {
   const channel = channels.get(target.type)!;
-  if (channel.sendLimits?.length) {
-    const slot = await grantSendSlot(
-      db,
-      `${target.type}:${target.address}`,
-      channel.sendLimits,
-      MAX_WAIT_IN_ACTIVITY_MS,
-    );
-    if (!slot.granted) return { throttledForMs: slot.waitMs };
-    if (slot.waitMs > 0) await Context.current().sleep(slot.waitMs);
-  }
+  const throttled = await waitForSendSlot(db, channel, target);
+  if (throttled) return throttled;
   const result = await channel.send(target, message);
   const attempt = Context.current().info.attempt;
   const final = !result.ok && (!result.retryable || attempt >= DELIVERY_MAX_ATTEMPTS);

@@ -8,7 +8,7 @@ import { claimNotification, notificationStatus } from '../db/notifications.js';
 import { digestWorkflowId, reminderHeldSignal } from '../workflows/messages.js';
 import type { reminderDigestWorkflow } from '../workflows/reminder-digest.js';
 import type { DeliveryReport } from './contracts.js';
-import { sendClaimed } from './delivery.js';
+import { pickChannel, sendClaimed } from './delivery.js';
 import type { ActivityDeps } from './index.js';
 
 export interface DigestRequest {
@@ -41,7 +41,7 @@ export function createDigestActivities(deps: ActivityDeps) {
         );
       if (open.length === 0) return 'nothing-held';
       const key = { idempotencyKey: digestKey, type: 'reminder.digest', recipientId, digest: true as const };
-      const target = recipient?.channels.find((c) => channels.has(c.type));
+      const target = recipient && pickChannel(channels, recipient.channels);
       if (!recipient || !target) {
         await claimNotification(sql, { ...key, channelType: null, address: null }, 'no_channel');
         return 'no-channel';

@@ -2,12 +2,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ChannelRegistry, OutboundMessage } from '../channels/channel.js';
 import { matterViewOf } from '../channels/matter-view.js';
 import { storeActionLink } from '../db/action-links.js';
-import { calendarOf, findCalendar } from '../db/business-calendars.js';
+import { calendarInUse } from '../db/business-calendars.js';
 import type { Sql } from '../db/client.js';
 import { actingFor } from '../db/delegations.js';
 import { recordMatterEvent } from '../db/events.js';
 import { activeMembers, getGroup } from '../db/groups.js';
-import { type ChannelRow, getHandler } from '../db/handlers.js';
+import { getHandler, quietHoursOf } from '../db/handlers.js';
 import { claimNotification, type NotificationStatus } from '../db/notifications.js';
 import { claimCappedReminder } from '../db/reminder-caps.js';
 import { ROUND_THE_CLOCK } from '../domain/calendar.js';
@@ -24,7 +24,7 @@ import type {
 } from './contracts.js';
 import { isThrottled } from './contracts.js';
 import { createConvergeActivities } from './converge.js';
-import { sendClaimed } from './delivery.js';
+import { pickChannel, sendClaimed } from './delivery.js';
 import { createDigestActivities } from './digest.js';
 
 export interface ActivityDeps {
@@ -39,21 +39,6 @@ export interface ActivityDeps {
   foldReminder(recipientId: string, digestAt: Date): Promise<void>;
 }
 
-/** The recipient's first usable channel, or the first of the allowed types they have, in that order. */
-function pickChannelFrom(
-  channels: ChannelRegistry,
-  own: ChannelRow[],
-  allowed: string[] | null,
-): ChannelRow | undefined {
-  const usable = own.filter((c) => channels.has(c.type));
-  if (!allowed) return usable[0];
-  for (const type of allowed) {
-    const hit = usable.find((c) => c.type === type);
-    if (hit) return hit;
-  }
-  return undefined;
-}
-
 interface Recipient {
   recipientId: string;
   onBehalfOf: string | null;
@@ -63,9 +48,6 @@ const compact = (ids: (string | null | undefined)[]): string[] => ids.filter((id
 
 export function createActivities(deps: ActivityDeps) {
   const { sql, channels } = deps;
-
-  const pickChannel = (own: ChannelRow[], allowed: string[] | null) =>
-    pickChannelFrom(channels, own, allowed);
 
   /** Whom a notice reaches, each with the person they receive it for when standing in. */
   async function resolveRecipients(input: DeliverNoticeInput): Promise<Recipient[]> {
@@ -96,7 +78,7 @@ export function createActivities(deps: ActivityDeps) {
     const { recipientId, onBehalfOf } = to;
     const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf };
     const recipient = await getHandler(sql, recipientId);
-    const target = pickChannel(recipient?.channels ?? [], input.channels ?? null);
+    const target = pickChannel(channels, recipient?.channels ?? [], input.channels ?? null);
     const idempotencyKey = `${input.workflowId}:${input.seq}:${recipientId}`;
     if (!recipient || !target) {
       await claimNotification(
@@ -165,14 +147,11 @@ export function createActivities(deps: ActivityDeps) {
 
     /** The calendar a rule counts on (the latest version) and the handler's quiet hours in their zone. */
     async loadPlanningContext(query: PlanningQuery): Promise<PlanningContext> {
-      const [entry, handler] = await Promise.all([
-        query.calendar ? findCalendar(sql, query.calendar) : null,
+      const [calendar, handler] = await Promise.all([
+        query.calendar ? calendarInUse(sql, query.calendar) : null,
         query.handlerId ? getHandler(sql, query.handlerId) : null,
       ]);
-      return {
-        calendar: entry?.active ? calendarOf(entry) : ROUND_THE_CLOCK,
-        quiet: handler?.quietHours ? { ...handler.quietHours, timeZone: handler.timezone } : null,
-      };
+      return { calendar: calendar ?? ROUND_THE_CLOCK, quiet: handler && quietHoursOf(handler) };
     },
 
     async findHandler(id: string): Promise<HandlerRef | null> {

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import { findCalendar } from '../db/business-calendars.js';
+import { calendarInUse } from '../db/business-calendars.js';
 import type { Sql } from '../db/client.js';
 import { findExceptionType } from '../db/exception-types.js';
 import { groupExists } from '../db/groups.js';
@@ -175,7 +175,7 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
         throw badRequest(err.code, err.message, [{ field: `${field}.${err.field}` }]);
       throw err;
     }
-    if (schedule.calendar !== null && !(await findCalendar(sql, schedule.calendar))?.active) {
+    if (schedule.calendar !== null && !(await calendarInUse(sql, schedule.calendar))) {
       throw unprocessable('UNKNOWN_CALENDAR', `no business calendar "${schedule.calendar}" in use`);
     }
     return schedule;

@@ -1,7 +1,7 @@
-import { calendarOf, findCalendar } from '../db/business-calendars.js';
+import { calendarInUse } from '../db/business-calendars.js';
 import type { ChangeRequestRow } from '../db/change-requests.js';
 import type { Sql } from '../db/client.js';
-import { getHandler } from '../db/handlers.js';
+import { getHandler, quietHoursOf } from '../db/handlers.js';
 import { getMatter } from '../db/matters.js';
 import { findTemplate } from '../db/rule-templates.js';
 import { type QuietHours, ROUND_THE_CLOCK } from '../domain/calendar.js';
@@ -30,16 +30,14 @@ const present = (n: Planned) => ({
 
 /** What a rule would send for one assignment if nobody acted: the review screen shows this. */
 export async function previewRule(sql: Sql, r: PreviewRequest) {
-  const entry = r.schedule.calendar ? await findCalendar(sql, r.schedule.calendar) : null;
-  if (r.schedule.calendar && !entry?.active) {
-    throw unprocessable('UNKNOWN_CALENDAR', `no business calendar "${r.schedule.calendar}" in use`);
-  }
+  const code = r.schedule.calendar;
+  const calendar = code ? await calendarInUse(sql, code) : ROUND_THE_CLOCK;
+  if (!calendar) throw unprocessable('UNKNOWN_CALENDAR', `no business calendar "${code}" in use`);
   let quiet = r.quiet ?? null;
   if (r.quiet === undefined && r.handlerId) {
     const handler = await getHandler(sql, r.handlerId);
-    quiet = handler?.quietHours ? { ...handler.quietHours, timeZone: handler.timezone } : null;
+    quiet = handler && quietHoursOf(handler);
   }
-  const calendar = entry ? calendarOf(entry) : ROUND_THE_CLOCK;
   const planned = previewSchedule(
     {
       schedule: r.schedule,

@@ -1,4 +1,5 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { dingtalkRobotSign } from '../security/inbound/dingtalk.js';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
 import { actionLabel, factsLine, markdownUrl, noticeLabel, oneLine } from './message-text.js';
 import { errcodeTokenCache, tokenGrant } from './token-cache.js';
@@ -133,9 +134,8 @@ function robotRequest(
 ): VendorRequest {
   let query = `access_token=${encodeURIComponent(accessToken)}`;
   if (secret) {
-    const timestamp = at.getTime();
-    const sign = createHmac('sha256', secret).update(`${timestamp}\n${secret}`).digest('base64');
-    query += `&timestamp=${timestamp}&sign=${encodeURIComponent(sign)}`;
+    const timestamp = String(at.getTime());
+    query += `&timestamp=${timestamp}&sign=${encodeURIComponent(dingtalkRobotSign(secret, timestamp))}`;
   }
   const title = listTitle(message);
   const text = markdown(message, message.matter.details ?? '');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import escapeHtml from 'escape-html';
 import { createTransport, type NodemailerError } from 'nodemailer';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
+import { formatDue, oneLine } from './message-text.js';
 
 export interface EmailOptions {
   host: string;
@@ -102,15 +103,6 @@ function senderDomain(from: string): string {
   return domain ?? 'matterflow.invalid';
 }
 
-function formatTime(iso: string): string {
-  const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? iso : `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
 /** Only web links become clickable: a source system's `javascript:` link must stay inert text. */
 function isWebLink(url: string): boolean {
   try {
@@ -134,7 +126,7 @@ function renderEmail(message: OutboundMessage, locale: EmailLocale): Rendered {
   const priority = l.priorities[m.priority] ?? m.priority;
   const actions = message.actions.map((a) => ({ label: l.actions[a.action] ?? a.action, url: a.url }));
   const facts: [string, string][] = [];
-  if (m.dueAt) facts.push([l.due, formatTime(m.dueAt)]);
+  if (m.dueAt) facts.push([l.due, formatDue(m.dueAt)]);
   facts.push([l.priority, priority]);
   facts.push([l.source, m.source]);
 

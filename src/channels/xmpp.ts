@@ -1,8 +1,15 @@
 import { createHash, randomUUID } from 'node:crypto';
-// @ts-expect-error -- @xmpp/client ships no type declarations; the few shapes used here are typed below.
-import { client as untypedClient, jid as untypedJid, xml as untypedXml } from '@xmpp/client';
+import {
+  type Authenticate,
+  client,
+  jid,
+  type XmlElement,
+  type Client as XmppClient,
+  xml,
+} from '@xmpp/client';
 import type { Logger } from '../logger.js';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
+import { actionLabel, formatDue, noticeLabel } from './message-text.js';
 
 export interface XmppOptions {
   /** `xmpps://host:5223` for direct TLS, or `xmpp://host:5222`, upgraded with STARTTLS when the server offers it. */
@@ -42,65 +49,9 @@ export interface XmppChannel extends Channel {
   stop(): Promise<void>;
 }
 
-interface XmlElement {
-  name: string;
-  attrs: Record<string, string | undefined>;
-  is(name: string, xmlns?: string): boolean;
-  getChildText(name: string, xmlns?: string): string | null;
-}
-
-interface Jid {
-  bare(): Jid;
-  toString(): string;
-}
-
-type Authenticate = (
-  credentials: { username: string; password: string },
-  mechanism: string,
-  userAgent: XmlElement,
-) => Promise<void>;
-
-interface XmppClient {
-  status: string;
-  reconnect: { stop(): void };
-  isSecure(): boolean;
-  on(event: 'error', listener: (err: Error) => void): void;
-  on(event: 'online', listener: () => void): void;
-  on(event: 'stanza', listener: (stanza: XmlElement) => void): void;
-  once(event: 'online', listener: () => void): void;
-  removeListener(event: 'online', listener: () => void): void;
-  start(): Promise<unknown>;
-  stop(): Promise<unknown>;
-  send(element: XmlElement): Promise<void>;
-}
-
-interface ClientOptions {
-  service: string;
-  domain: string;
-  resource?: string;
-  timeout: number;
-  credentials: (
-    authenticate: Authenticate,
-    mechanisms: string[],
-    fast: unknown,
-    entity: { isSecure(): boolean },
-  ) => Promise<void>;
-}
-
-type XmlChild = XmlElement | string;
-
-const client: (options: ClientOptions) => XmppClient = untypedClient;
-const jid: (address: string) => Jid = untypedJid;
-const xml: (name: string, attrs?: Record<string, string>, ...children: XmlChild[]) => XmlElement = untypedXml;
-
 const RETRY_MS = 5_000;
 /** A comment or reason may be 4000 characters (the actions' TEXT_LIMIT); a longer chat is no command. */
 const MAX_COMMAND_LENGTH = 4000;
-const ACTION_LABELS: Record<string, string> = {
-  complete: 'Complete',
-  transfer: 'Transfer',
-  exception: 'Report exception',
-};
 
 const USAGE = {
   list: 'list — your open matters',
@@ -177,26 +128,16 @@ export function xmppMessageId(idempotencyKey: string): string {
   return `mf-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 }
 
-function headline(type: string): string {
-  const label = type.replace(/^matter\./, '').replace(/[._]/g, ' ');
-  return label.charAt(0).toUpperCase() + label.slice(1);
-}
-
-function formatTime(iso: string): string {
-  const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? iso : `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
 function noticeText(message: OutboundMessage): string {
   const m = message.matter;
   return [
-    `[matterflow] ${headline(message.type)}: ${m.title}`,
+    `[matterflow] ${noticeLabel(message.type)}: ${m.title}`,
     ...(m.details ? [m.details] : []),
     `ID: ${m.id}`,
-    ...(m.dueAt ? [`Due: ${formatTime(m.dueAt)}`] : []),
+    ...(m.dueAt ? [`Due: ${formatDue(m.dueAt)}`] : []),
     `Priority: ${m.priority}`,
     ...(m.link ? [`Open in ${m.source}: ${m.link}`] : []),
-    ...message.actions.map((a) => `${ACTION_LABELS[a.action] ?? a.action}: ${a.url}`),
+    ...message.actions.map((a) => `${actionLabel(a.action)}: ${a.url}`),
     ...(message.actions.length ? [`Or reply "done ${m.id} [comment]"; "help" lists all commands.`] : []),
   ].join('\n');
 }

@@ -33,11 +33,16 @@ const readers = catalogReaders<CalendarEntry>('business_calendars', columns);
 export const findCalendar = readers.find;
 export const listCalendars = readers.list;
 
-/** Only what the planner reads, so a calendar travels into a workflow's state without bookkeeping. */
-export const calendarOf = (c: CalendarEntry): BusinessCalendar => ({
-  timeZone: c.timeZone,
-  workingDays: c.workingDays,
-  workingHours: c.workingHours,
-  holidays: c.holidays,
-  workdays: c.workdays,
-});
+/** The latest version of a calendar in use, as the planner reads it; null when none is. */
+export async function calendarInUse(db: Queryable, code: string): Promise<BusinessCalendar | null> {
+  const c = await findCalendar(db, code);
+  if (!c?.active) return null;
+  // Only what the planner reads, so a calendar travels into a workflow's state without bookkeeping.
+  return {
+    timeZone: c.timeZone,
+    workingDays: c.workingDays,
+    workingHours: c.workingHours,
+    holidays: c.holidays,
+    workdays: c.workdays,
+  };
+}

@@ -1,3 +1,4 @@
+import type { QuietHours } from '../domain/calendar.js';
 import type { ReminderCaps } from '../domain/reminder-caps.js';
 import type { Queryable } from './client.js';
 
@@ -121,3 +122,7 @@ export async function wouldLoop(db: Queryable, id: string, supervisorId: string)
     select exists (select 1 from chain where id = ${id}) as loops`;
   return row?.loops ?? false;
 }
+
+/** A handler's quiet hours, in their own time zone. */
+export const quietHoursOf = (h: HandlerRecord): QuietHours | null =>
+  h.quietHours ? { ...h.quietHours, timeZone: h.timezone } : null;

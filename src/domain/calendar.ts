@@ -86,8 +86,11 @@ function checkZone(zone: string, field: string): void {
   }
 }
 
+/** 'HH:mm' from 00:00 to 23:59, as calendars, quiet hours and reminder rules write a time of day. */
+export const isTimeOfDay = (text: string): boolean => HH_MM.test(text);
+
 function checkClock(text: string, field: string, endOfDay = false): void {
-  if (!HH_MM.test(text) && !(endOfDay && text === END_OF_DAY)) {
+  if (!isTimeOfDay(text) && !(endOfDay && text === END_OF_DAY)) {
     throw new CalendarError(`${field}: "${text}" is not a time of day 'HH:mm'`, field);
   }
 }

@@ -10,9 +10,7 @@ import {
   nextWorkingStart,
   outOfQuietHours,
   type QuietHours,
-  ROUND_THE_CLOCK,
 } from './calendar.js';
-import type { ParsedRule } from './reminder-rule.js';
 import type { Clock, LadderTarget, Schedule, Span } from './schedule.js';
 
 /** Where the rule's time is counted: the business calendar, and the handler's quiet hours. */
@@ -453,57 +451,6 @@ export function previewSchedule(
     now = Math.max(now, next.at);
   }
   return planned;
-}
-
-/** What the planner needs to know about one handler's assignment of a matter; times in epoch ms. */
-export interface PlanInput {
-  rule: ParsedRule;
-  assignedAt: number;
-  dueAt: number | null;
-  remindersSent: number;
-  escalated: boolean;
-  now: number;
-}
-
-export type PlannedNotice =
-  | { kind: 'reminder'; at: number; index: number; skipped: number }
-  | { kind: 'escalation'; at: number };
-
-/** The first contract's rules (fixed intervals, one escalation) in the engine's terms. */
-export function scheduleOf(rule: ParsedRule): Schedule {
-  const span = (ms: number): Span => ({ days: 0, ms });
-  return {
-    clock: 'calendar',
-    firstAfter: span(rule.firstAfterMs),
-    firstAt: null,
-    repeat: { every: span(rule.everyMs) },
-    maxCount: rule.maxCount,
-    beforeDue: [],
-    ladder:
-      rule.escalateAfterMs === null
-        ? []
-        : [{ after: span(rule.escalateAfterMs), to: 'supervisor', every: null, maxCount: 1, channels: null }],
-    urgent: false,
-    calendar: null,
-  };
-}
-
-/** The next notice under a fixed-interval rule: reminders to the handler, one escalation. */
-export function planNext(input: PlanInput): PlannedNotice | null {
-  const next = planNotice({
-    ...NOTHING_SENT,
-    schedule: scheduleOf(input.rule),
-    context: { calendar: ROUND_THE_CLOCK, quiet: null },
-    assignedAt: input.assignedAt,
-    dueAt: input.dueAt,
-    remindersSent: input.remindersSent,
-    ladderSent: [input.escalated ? 1 : 0],
-    now: input.now,
-  });
-  if (!next) return null;
-  if (next.kind === 'reminder')
-    return { kind: 'reminder', at: next.at, index: next.index, skipped: next.skipped };
-  return { kind: 'escalation', at: next.at };
 }
 
 /** After the due time or the rule changed: what is behind stays sent, what moved ahead will go out again. */

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import { Duration } from 'luxon';
+import { isTimeOfDay } from './calendar.js';
 
 /** A length of time as a rule states it: whole days count as days (calendar or working), the rest as time. */
 export interface Span {
@@ -42,7 +43,6 @@ export interface Schedule {
 }
 
 export const MIN_INTERVAL_MS = 1000;
-const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
 
 export class RuleError extends Error {
   readonly code = 'INVALID_REMINDER_RULE';
@@ -55,7 +55,7 @@ export class RuleError extends Error {
 }
 
 /** Fixed-length parts only: months and years have no fixed length, nor weeks on the working clock. */
-export function parseSpan(text: unknown, field: string, clock: Clock = 'calendar'): Span {
+function parseSpan(text: unknown, field: string, clock: Clock = 'calendar'): Span {
   const d = typeof text === 'string' ? Duration.fromISO(text) : Duration.invalid('not text');
   if (!d.isValid)
     throw new RuleError(
@@ -108,7 +108,7 @@ function count(value: unknown, field: string, max: number): number | null {
 }
 
 function timeOfDay(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !HH_MM.test(value))
+  if (typeof value !== 'string' || !isTimeOfDay(value))
     throw new RuleError(`reminderRule.${field} must be HH:mm`, field);
   return value;
 }
@@ -128,16 +128,24 @@ function cron(value: unknown): string {
 
 function target(value: unknown, field: string): LadderTarget {
   if (value === 'handler' || value === 'supervisor') return value;
-  const v = value as Record<string, unknown> | null;
-  const keys = v && typeof v === 'object' ? Object.keys(v) : [];
-  const id = keys.length === 1 ? v![keys[0]!] : undefined;
-  if ((keys[0] === 'group' || keys[0] === 'handler') && typeof id === 'string' && id.length > 0) {
-    return keys[0] === 'group' ? { group: v!.group as string } : { handler: v!.handler as string };
+  const keys = value !== null && typeof value === 'object' ? Object.keys(value) : [];
+  const [key] = keys;
+  const id = keys.length === 1 ? (value as Record<string, unknown>)[key!] : undefined;
+  if ((key === 'group' || key === 'handler') && typeof id === 'string' && id.length > 0) {
+    return key === 'group' ? { group: id } : { handler: id };
   }
   throw new RuleError(
     `reminderRule.${field} must be "handler", "supervisor", { "group": id } or { "handler": id }`,
     field,
   );
+}
+
+function channelList(value: unknown, field: string): string[] | null {
+  if (value === undefined) return null;
+  if (!Array.isArray(value) || !value.every((c) => typeof c === 'string' && c.length > 0)) {
+    throw new RuleError(`reminderRule.${field} must be a list of channel types`, field);
+  }
+  return [...value];
 }
 
 function ladder(rule: ReminderRule, clock: Clock): LadderLevel[] {
@@ -168,17 +176,7 @@ function ladder(rule: ReminderRule, clock: Clock): LadderLevel[] {
       to: target(l.to, f('to')),
       every: l.every === undefined ? null : parseSpan(l.every, f('every'), clock),
       maxCount: count(l.maxCount, f('maxCount'), 10_000) ?? 1,
-      channels:
-        l.channels === undefined
-          ? null
-          : Array.isArray(l.channels) && l.channels.every((c) => typeof c === 'string' && c.length > 0)
-            ? [...l.channels]
-            : (() => {
-                throw new RuleError(
-                  `reminderRule.${f('channels')} must be a list of channel types`,
-                  f('channels'),
-                );
-              })(),
+      channels: channelList(l.channels, f('channels')),
     };
   });
   for (let i = 1; i < levels.length; i++) {

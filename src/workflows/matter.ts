@@ -51,7 +51,7 @@ import {
   planNotice,
   rebaseProgress,
 } from '../domain/planner.js';
-import { type LadderTarget, parseSchedule } from '../domain/schedule.js';
+import { type LadderTarget, parseSchedule, type Schedule } from '../domain/schedule.js';
 import { DELIVERY_ACTIVITY_OPTIONS } from './delivery-options.js';
 import {
   type ActionResult,
@@ -156,10 +156,19 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     state.progress = rest;
   }
 
+  // Parsed once per rule: planning runs on every event and every notice.
+  let parsed: { rule: MatterState['reminderRule']; schedule: Schedule } | null = null;
+  function schedule(): Schedule {
+    if (parsed?.rule !== state.reminderRule) {
+      parsed = { rule: state.reminderRule, schedule: parseSchedule(state.reminderRule) };
+    }
+    return parsed.schedule;
+  }
+
   function engineInput() {
     return {
       ...progressOf(),
-      schedule: parseSchedule(state.reminderRule),
+      schedule: schedule(),
       context: planning,
       assignedAt: Date.parse(state.assignedAt),
       dueAt: state.dueAt ? Date.parse(state.dueAt) : null,
@@ -528,7 +537,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     keep(afterNotice(progressOf(), next));
     if (next.kind === 'escalation') {
       // One-rung ladders (the first contract's escalateAfter) keep their original event shape.
-      const rung = parseSchedule(state.reminderRule).ladder.length > 1 ? { level: next.level } : {};
+      const rung = schedule().ladder.length > 1 ? { level: next.level } : {};
       const event = await record('matter.escalated', null, {
         handlerId: state.handlerId,
         ...offeredTo(),
@@ -556,30 +565,31 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   await condition(() => allHandlersFinished() && inFlight.size === 0);
   return snapshot();
 
-  function converge(outcome: ConvergeInput): void {
-    const work: Promise<void> = untilSent(() => convergeMessages(outcome))
+  /** Side work the run waits for before it ends or hands over; a failure is logged, the matter goes on. */
+  function track(work: Promise<unknown>, failed: (error: string) => void): void {
+    const tracked: Promise<void> = work
       .then(
         () => undefined,
-        (err) => {
-          // Cards left as they were still lead to a page that says what happened.
-          log.warn('cards not brought up to date', { type: outcome.type, error: String(err) });
-        },
+        (err) => failed(String(err)),
       )
-      .finally(() => inFlight.delete(work));
-    inFlight.add(work);
+      .finally(() => inFlight.delete(tracked));
+    inFlight.add(tracked);
+  }
+
+  function converge(outcome: ConvergeInput): void {
+    // Cards left as they were still lead to a page that says what happened.
+    track(
+      untilSent(() => convergeMessages(outcome)),
+      (error) => log.warn('cards not brought up to date', { type: outcome.type, error }),
+    );
   }
 
   function send(notice: Notice): void {
-    const delivery: Promise<void> = untilSent(() => deliverNotice({ workflowId, ...notice }))
-      .then(
-        () => undefined,
-        (err) => {
-          // The delivery log already holds every failed attempt; the matter itself goes on.
-          log.warn('notice undeliverable', { seq: notice.seq, type: notice.type, error: String(err) });
-        },
-      )
-      .finally(() => inFlight.delete(delivery));
-    inFlight.add(delivery);
+    // The delivery log already holds every failed attempt.
+    track(
+      untilSent(() => deliverNotice({ workflowId, ...notice })),
+      (error) => log.warn('notice undeliverable', { seq: notice.seq, type: notice.type, error }),
+    );
   }
 }
 

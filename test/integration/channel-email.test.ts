@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChannelTarget, OutboundMessage } from '../../src/channels/channel.js';
 import { emailChannel, emailMessageId } from '../../src/channels/email.js';
 import { freePort } from '../../src/runtime/free-port.js';
+import { outboundMessage } from '../support/outbound-message.js';
 
 interface Received {
   from: string;
@@ -122,31 +123,21 @@ function partOf(parts: Part[], type: string): string {
 const FROM = '"Matterflow" <matterflow@example.test>';
 
 function message(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
-  return {
-    type: 'matter.reminder',
+  return outboundMessage({
     matter: {
       id: 'm-1',
-      source: 'erp',
-      externalId: 'INV-42',
       title: 'Approve invoice <script>alert("x")</script> & co',
       details: 'Amount: 1 200 € <b>net</b>\nVendor: "ACME"',
       link: 'https://erp.example.test/invoices/42?tab=lines&mode=view',
       dueAt: '2030-01-02T09:30:00.000Z',
-      priority: 'high',
-      status: 'open',
-      handlerId: 'h-1',
-      createdAt: '2030-01-01T00:00:00.000Z',
     },
-    handler: { id: 'h-1', name: 'Ada' },
-    actions: [
-      { action: 'complete', url: 'https://mf.example.test/a?token=abc&action=complete' },
-      { action: 'transfer', url: 'https://mf.example.test/a?token=abc&action=transfer' },
-      { action: 'exception', url: 'https://mf.example.test/a?token=abc&action=exception' },
-    ],
+    actions: ['complete', 'transfer', 'exception'].map((action) => ({
+      action,
+      url: `https://mf.example.test/a?token=abc&action=${action}`,
+    })),
     idempotencyKey: 'notice:m-1:reminder:3',
-    data: {},
     ...overrides,
-  };
+  });
 }
 
 const target: ChannelTarget = { type: 'email', address: 'ada@example.test', settings: {} };

@@ -1,4 +1,3 @@
-// @ts-expect-error -- @xmpp/client ships no type declarations.
 import { client, xml } from '@xmpp/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChannelTarget, OutboundMessage } from '../../src/channels/channel.js';
@@ -9,6 +8,7 @@ import {
   xmppChannel,
   xmppMessageId,
 } from '../../src/channels/xmpp.js';
+import { outboundMessage } from '../support/outbound-message.js';
 import { type Prosody, startProsody } from '../support/prosody.js';
 
 const BOT = { username: 'matterflow', password: 'bot-secret' };
@@ -78,30 +78,21 @@ class Person {
 }
 
 function notice(overrides: Partial<OutboundMessage> = {}): OutboundMessage {
-  return {
-    type: 'matter.reminder',
+  return outboundMessage({
     matter: {
       id: 'm-1',
-      source: 'erp',
-      externalId: 'INV-42',
       title: 'Approve invoice 42 <urgent> & soon',
       details: 'Vendor ACME, 1 200 €',
       link: 'https://erp.example.test/invoices/42',
       dueAt: '2030-01-02T09:30:00.000Z',
-      priority: 'high',
-      status: 'open',
-      handlerId: 'h-ada',
-      createdAt: '2030-01-01T00:00:00.000Z',
     },
-    handler: { id: 'h-ada', name: 'Ada' },
-    actions: [
-      { action: 'complete', url: 'https://mf.example.test/a?token=abc&action=complete' },
-      { action: 'transfer', url: 'https://mf.example.test/a?token=abc&action=transfer' },
-    ],
+    actions: ['complete', 'transfer'].map((action) => ({
+      action,
+      url: `https://mf.example.test/a?token=abc&action=${action}`,
+    })),
     idempotencyKey: 'notice:m-1:reminder:1',
-    data: {},
     ...overrides,
-  };
+  });
 }
 
 describe('xmpp channel', () => {

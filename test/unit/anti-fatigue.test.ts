@@ -103,7 +103,7 @@ describe('reminder caps', () => {
   });
 });
 
-/** Grants `count` sends asked for at `asks`, each as early as the limits allow. */
+/** Grants one send per time in `asks`, each as early as the limits allow. */
 function grantAll(asks: number[], limits: SendLimit[]): number[] {
   const granted: number[] = [];
   for (const ask of asks) granted.push(nextSendSlot([...granted].reverse(), limits, ask));

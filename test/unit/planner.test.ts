@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type PlanInput, type PlannedNotice, planNext } from '../../src/domain/planner.js';
+import { ROUND_THE_CLOCK } from '../../src/domain/calendar.js';
+import { NOTHING_SENT, planNotice } from '../../src/domain/planner.js';
 import { type ParsedRule, parseRule, type ReminderRule } from '../../src/domain/reminder-rule.js';
+import type { Schedule, Span } from '../../src/domain/schedule.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -9,6 +11,60 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 const T0 = Date.parse('2025-03-10T08:00:00.000Z');
+
+/** One handler's assignment under a rule of the first contract; times in epoch ms. */
+interface PlanInput {
+  rule: ParsedRule;
+  assignedAt: number;
+  dueAt: number | null;
+  remindersSent: number;
+  escalated: boolean;
+  now: number;
+}
+
+type PlannedNotice =
+  | { kind: 'reminder'; at: number; index: number; skipped: number }
+  | { kind: 'escalation'; at: number };
+
+/** The first contract's rules (fixed intervals, one escalation) in the engine's terms. */
+function scheduleOf(rule: ParsedRule): Schedule {
+  const span = (ms: number): Span => ({ days: 0, ms });
+  return {
+    clock: 'calendar',
+    firstAfter: span(rule.firstAfterMs),
+    firstAt: null,
+    repeat: { every: span(rule.everyMs) },
+    maxCount: rule.maxCount,
+    beforeDue: [],
+    ladder:
+      rule.escalateAfterMs === null
+        ? []
+        : [{ after: span(rule.escalateAfterMs), to: 'supervisor', every: null, maxCount: 1, channels: null }],
+    urgent: false,
+    calendar: null,
+  };
+}
+
+/**
+ * The engine's next notice for a fixed-interval rule on the round-the-clock calendar, in the terms the
+ * workflow used before ladders and calendars, which these tests were written against.
+ */
+function planNext(input: PlanInput): PlannedNotice | null {
+  const next = planNotice({
+    ...NOTHING_SENT,
+    schedule: scheduleOf(input.rule),
+    context: { calendar: ROUND_THE_CLOCK, quiet: null },
+    assignedAt: input.assignedAt,
+    dueAt: input.dueAt,
+    remindersSent: input.remindersSent,
+    ladderSent: [input.escalated ? 1 : 0],
+    now: input.now,
+  });
+  if (!next) return null;
+  if (next.kind === 'reminder')
+    return { kind: 'reminder', at: next.at, index: next.index, skipped: next.skipped };
+  return { kind: 'escalation', at: next.at };
+}
 
 function input(rule: ReminderRule, overrides: Partial<Omit<PlanInput, 'rule'>> = {}): PlanInput {
   return {

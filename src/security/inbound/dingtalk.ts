@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isNonEmptyString, isRecord, refuse, stringOrNull } from './input.js';
 import { checkFresh, replayExpiry } from './replay.js';
 import {
   encryptWecom,
@@ -120,14 +121,12 @@ export function verifyDingtalkRobotRequest(request: DingtalkRobotRequest): Dingt
   const { appSecret, timestampHeader, signHeader, nowSeconds } = request;
   const toleranceSeconds = request.toleranceSeconds ?? 3600;
   const seconds = timestampSeconds(timestampHeader);
-  if (typeof timestampHeader !== 'string' || seconds === undefined) return { ok: false, reason: 'MALFORMED' };
-  if (typeof signHeader !== 'string' || !BASE64_SHA256.test(signHeader))
-    return { ok: false, reason: 'MALFORMED' };
-  if (!checkFresh(seconds, nowSeconds, toleranceSeconds)) return { ok: false, reason: 'STALE' };
-  if (typeof appSecret !== 'string' || appSecret.length === 0) return { ok: false, reason: 'BAD_SIGNATURE' };
+  if (typeof timestampHeader !== 'string' || seconds === undefined) return refuse('MALFORMED');
+  if (typeof signHeader !== 'string' || !BASE64_SHA256.test(signHeader)) return refuse('MALFORMED');
+  if (!checkFresh(seconds, nowSeconds, toleranceSeconds)) return refuse('STALE');
+  if (typeof appSecret !== 'string' || appSecret.length === 0) return refuse('BAD_SIGNATURE');
   const expected = Buffer.from(dingtalkRobotSign(appSecret, timestampHeader), 'base64');
-  if (!timingSafeEqual(expected, Buffer.from(signHeader, 'base64')))
-    return { ok: false, reason: 'BAD_SIGNATURE' };
+  if (!timingSafeEqual(expected, Buffer.from(signHeader, 'base64'))) return refuse('BAD_SIGNATURE');
   return {
     ok: true,
     replayKey: `dingtalk-robot:${signHeader}`,
@@ -157,23 +156,22 @@ export type DingtalkCardCallbackParse =
 // DingTalk's 卡片事件回调 doc as mirrored at https://apifox.com/apidoc/docs-site/467052/doc-3595405;
 // field names per https://github.com/open-dingtalk/dingtalk-stream-sdk-python (dingtalk_stream/card_callback_message.py)
 export function parseDingtalkCardCallback(body: unknown): DingtalkCardCallbackParse {
-  const malformed = { ok: false, reason: 'MALFORMED' } as const;
-  if (!isRecord(body)) return malformed;
+  if (!isRecord(body)) return refuse('MALFORMED');
   const { outTrackId, userId, corpId } = body;
-  if (!isNonEmptyString(outTrackId) || !isNonEmptyString(userId)) return malformed;
+  if (!isNonEmptyString(outTrackId) || !isNonEmptyString(userId)) return refuse('MALFORMED');
   const privateData = cardPrivateData(body.value ?? body.content);
-  if (!privateData) return malformed;
+  if (!privateData) return refuse('MALFORMED');
   const { actionIds, params } = privateData;
   if (!Array.isArray(actionIds) || !actionIds.every(isNonEmptyString) || !isNonEmptyString(actionIds[0])) {
-    return malformed;
+    return refuse('MALFORMED');
   }
-  if (params !== undefined && !isRecord(params)) return malformed;
+  if (params !== undefined && !isRecord(params)) return refuse('MALFORMED');
   return {
     ok: true,
     callback: {
       outTrackId,
       userId,
-      corpId: isNonEmptyString(corpId) ? corpId : null,
+      corpId: stringOrNull(corpId),
       actionIds,
       actionId: actionIds[0],
       params: params ?? {},
@@ -191,12 +189,4 @@ function cardPrivateData(raw: unknown): Record<string, unknown> | undefined {
     }
   }
   return isRecord(decoded) && isRecord(decoded.cardPrivateData) ? decoded.cardPrivateData : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
 }

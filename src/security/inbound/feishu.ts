@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isBase64, isRecord, refuse, stringOrNull, utf8 } from './input.js';
 import { checkFresh, replayExpiry } from './replay.js';
 
 export type FeishuRefusal = 'STALE' | 'BAD_SIGNATURE' | 'MALFORMED' | 'BAD_CIPHERTEXT' | 'BAD_TOKEN';
@@ -25,9 +26,7 @@ export interface FeishuSignedRequest {
 const SECONDS = /^\d{1,15}$/;
 const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 const SHA1_HEX = /^[0-9a-fA-F]{40}$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const MAX_NONCE_LENGTH = 256;
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function feishuSignature(
   timestamp: string,
@@ -122,8 +121,7 @@ export type FeishuDecryption =
 // https://open.feishu.cn/document/ukTMukTMukTM/uYDNxYjL2QTM24iN0EjN/event-subscription-configure-/encrypt-key-encryption-configuration-case
 export function decryptFeishu(encryptKey: string, encrypt: string): FeishuDecryption {
   if (typeof encryptKey !== 'string' || encryptKey.length === 0) return refuse('MALFORMED');
-  if (typeof encrypt !== 'string' || encrypt.length === 0 || !BASE64.test(encrypt))
-    return refuse('MALFORMED');
+  if (!isBase64(encrypt)) return refuse('MALFORMED');
   const raw = Buffer.from(encrypt, 'base64');
   if (raw.length < 32 || raw.length % 16 !== 0) return refuse('BAD_CIPHERTEXT');
   const decipher = createDecipheriv('aes-256-cbc', feishuKey(encryptKey), raw.subarray(0, 16));
@@ -133,11 +131,8 @@ export function decryptFeishu(encryptKey: string, encrypt: string): FeishuDecryp
   } catch {
     return refuse('BAD_CIPHERTEXT');
   }
-  try {
-    return { ok: true, plaintext: UTF8.decode(plain) };
-  } catch {
-    return refuse('BAD_CIPHERTEXT');
-  }
+  const plaintext = utf8(plain);
+  return plaintext === undefined ? refuse('BAD_CIPHERTEXT') : { ok: true, plaintext };
 }
 
 /** The inverse of `decryptFeishu`, for tests and fixtures. */
@@ -258,16 +253,4 @@ function cardAction(
 function sameSecret(given: string, expected: string): boolean {
   const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   return timingSafeEqual(digest(given), digest(expected));
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
-}
-
-function refuse<R extends string>(reason: R): { ok: false; reason: R } {
-  return { ok: false, reason };
 }

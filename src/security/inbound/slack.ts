@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { isNonEmptyString, isRecord, refuse, stringOrNull } from './input.js';
 import { checkFresh, replayExpiry } from './replay.js';
 
 export type SlackRefusal = 'STALE' | 'BAD_SIGNATURE' | 'MALFORMED';
@@ -110,20 +111,4 @@ function isHttpsUrl(value: unknown): value is string {
   } catch {
     return false;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function isNonEmptyString(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0;
-}
-
-function stringOrNull(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 ? value : null;
-}
-
-function refuse<R extends string>(reason: R): { ok: false; reason: R } {
-  return { ok: false, reason };
 }

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isBase64, refuse, utf8 } from './input.js';
 import { checkFresh, replayExpiry } from './replay.js';
 
 export type WecomRefusal = 'STALE' | 'BAD_SIGNATURE' | 'MALFORMED' | 'BAD_CIPHERTEXT' | 'WRONG_RECEIVER';
@@ -12,7 +13,6 @@ export type WecomVerification =
   | { ok: false; reason: WecomRefusal };
 
 const ENCODING_AES_KEY = /^[A-Za-z0-9]{43}$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const SHA1_HEX = /^[0-9a-fA-F]{40}$/;
 const SECONDS = /^\d{1,15}$/;
 const MAX_NONCE_LENGTH = 256;
@@ -20,7 +20,6 @@ const MAX_NONCE_LENGTH = 256;
 const PAD_BLOCK = 32;
 const RANDOM_PREFIX = 16;
 const LENGTH_FIELD = 4;
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // https://developer.work.weixin.qq.com/document/path/90968 (消息体签名)
 export function wecomSignature(token: string, timestamp: string, nonce: string, encrypted: string): string {
@@ -291,25 +290,9 @@ function aesKeyOf(encodingAesKey: unknown): Buffer | undefined {
   return Buffer.from(`${encodingAesKey}=`, 'base64');
 }
 
-function isBase64(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && BASE64.test(value);
-}
-
 function unpad(plain: Buffer): Buffer | undefined {
   const pad = plain[plain.length - 1];
   if (pad === undefined || pad < 1 || pad > PAD_BLOCK || pad > plain.length) return undefined;
   for (let i = plain.length - pad; i < plain.length; i++) if (plain[i] !== pad) return undefined;
   return plain.subarray(0, plain.length - pad);
-}
-
-function utf8(bytes: Buffer): string | undefined {
-  try {
-    return UTF8.decode(bytes);
-  } catch {
-    return undefined;
-  }
-}
-
-function refuse<R extends string>(reason: R): { ok: false; reason: R } {
-  return { ok: false, reason };
 }
