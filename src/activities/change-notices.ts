@@ -68,7 +68,7 @@ export function createChangeNoticeActivities(deps: ActivityDeps) {
         await claimNotification(sql, { ...keyBase, channelType: null, address: null }, 'no_recipient');
         return 'no-recipient';
       }
-      const target = pickChannel(channels, recipient.channels);
+      const target = pickChannel(channels, recipient);
       if (!target) {
         await claimNotification(sql, { ...keyBase, channelType: null, address: null }, 'no_channel');
         return 'no-channel';

@@ -3,6 +3,7 @@ import { matterViewOf } from '../channels/matter-view.js';
 import { getHandler } from '../db/handlers.js';
 import { cardsToConverge, markConverged } from '../db/notifications.js';
 import type { MatterEventType, MatterState } from '../domain/matter.js';
+import { describeOutcome } from '../domain/outcome.js';
 import type { Throttled } from './contracts.js';
 import { waitForSendSlot } from './delivery.js';
 import type { ActivityDeps } from './index.js';
@@ -14,19 +15,6 @@ export interface ConvergeInput {
   occurredAt: string;
   state: MatterState;
   data: Record<string, unknown>;
-}
-
-const VERBS: Partial<Record<MatterEventType, string>> = {
-  'matter.completed': 'Completed',
-  'matter.transferred': 'Transferred',
-  'matter.cancelled': 'Cancelled',
-};
-
-/** Who did what and when, for cards that show one line in place of their buttons. */
-function outcomeLine(input: ConvergeInput, by: string | null): string {
-  const verb = VERBS[input.type] ?? input.type;
-  const to = typeof input.data.to === 'string' ? ` to ${input.data.to}` : '';
-  return `${verb}${to}${by ? ` by ${by}` : ''} at ${input.occurredAt.slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 export function createConvergeActivities(deps: ActivityDeps) {
@@ -55,7 +43,12 @@ export function createConvergeActivities(deps: ActivityDeps) {
           idempotencyKey: `converge:${card.id}`,
           data: {
             ...input.data,
-            outcome: outcomeLine(input, actor?.name ?? input.actorId),
+            outcome: describeOutcome({
+              type: input.type,
+              by: actor?.name ?? input.actorId,
+              to: typeof input.data.to === 'string' ? input.data.to : null,
+              at: input.occurredAt,
+            }),
             at: input.occurredAt,
           },
         };

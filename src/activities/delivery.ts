@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Channel, ChannelRegistry, ChannelTarget, OutboundMessage } from '../channels/channel.js';
 import type { Sql } from '../db/client.js';
-import type { ChannelRow } from '../db/handlers.js';
+import type { ChannelRow, HandlerRecord } from '../db/handlers.js';
 import { recordAttempt } from '../db/notifications.js';
 import { grantSendSlot } from '../db/send-slots.js';
 import { DELIVERY_MAX_ATTEMPTS, type Throttled } from './contracts.js';
@@ -10,19 +10,18 @@ import { DELIVERY_MAX_ATTEMPTS, type Throttled } from './contracts.js';
 /** Waits this short are spent in the activity; longer ones go back to the workflow as a durable sleep. */
 const MAX_WAIT_IN_ACTIVITY_MS = 5_000;
 
-/** The recipient's first usable channel, or the first of the allowed types they have, in that order. */
+/**
+ * The recipient's first usable channel, or the first of the allowed types they have, in that order; it
+ * carries the recipient's locale for channels that write in their language.
+ */
 export function pickChannel(
   channels: ChannelRegistry,
-  own: ChannelRow[],
+  recipient: Pick<HandlerRecord, 'channels' | 'locale'>,
   allowed: string[] | null = null,
 ): ChannelRow | undefined {
-  const usable = own.filter((c) => channels.has(c.type));
-  if (!allowed) return usable[0];
-  for (const type of allowed) {
-    const hit = usable.find((c) => c.type === type);
-    if (hit) return hit;
-  }
-  return undefined;
+  const usable = recipient.channels.filter((c) => channels.has(c.type));
+  const hit = allowed ? allowed.map((type) => usable.find((c) => c.type === type)).find(Boolean) : usable[0];
+  return hit && { ...hit, settings: { ...hit.settings, locale: recipient.locale } };
 }
 
 /**

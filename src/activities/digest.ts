@@ -41,7 +41,7 @@ export function createDigestActivities(deps: ActivityDeps) {
         );
       if (open.length === 0) return 'nothing-held';
       const key = { idempotencyKey: digestKey, type: 'reminder.digest', recipientId, digest: true as const };
-      const target = recipient && pickChannel(channels, recipient.channels);
+      const target = recipient && pickChannel(channels, recipient);
       if (!recipient || !target) {
         await claimNotification(sql, { ...key, channelType: null, address: null }, 'no_channel');
         return 'no-channel';

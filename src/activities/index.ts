@@ -78,7 +78,7 @@ export function createActivities(deps: ActivityDeps) {
     const { recipientId, onBehalfOf } = to;
     const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf };
     const recipient = await getHandler(sql, recipientId);
-    const target = pickChannel(channels, recipient?.channels ?? [], input.channels ?? null);
+    const target = recipient && pickChannel(channels, recipient, input.channels ?? null);
     const idempotencyKey = `${input.workflowId}:${input.seq}:${recipientId}`;
     if (!recipient || !target) {
       await claimNotification(

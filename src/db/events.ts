@@ -1,4 +1,5 @@
 import type { RecordEventInput } from '../activities/contracts.js';
+import { SETTLING_EVENTS } from '../domain/outcome.js';
 import { audit } from './audit.js';
 import type { Queryable, Sql } from './client.js';
 import { applyProjection, matterSnapshot } from './matters.js';
@@ -92,4 +93,19 @@ export async function listFilings(db: Queryable, matterId: string): Promise<Fili
       select id, seq, event_type as "eventType", description, fields, filed_by as "filedBy", filed_at as "filedAt"
       from exception_filings where matter_id = ${matterId} order by seq`),
   ];
+}
+
+/** The latest event that settled who holds the matter, or whether it is still open, with the actor's name. */
+export async function lastSettlingEvent(
+  db: Queryable,
+  matterId: string,
+): Promise<{ type: string; by: string | null; to: string | null; at: Date } | null> {
+  const [row] = await db<{ type: string; by: string | null; to: string | null; at: Date }[]>`
+    select e.type, coalesce(h.name, e.actor_id) as by, coalesce(t.name, e.data->>'to') as to, e.occurred_at as at
+    from matter_events e
+    left join handlers h on h.id = e.actor_id
+    left join handlers t on t.id = e.data->>'to'
+    where e.matter_id = ${matterId} and e.type = any(${[...SETTLING_EVENTS]})
+    order by e.seq desc limit 1`;
+  return row ?? null;
 }

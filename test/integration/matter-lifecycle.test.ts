@@ -117,7 +117,16 @@ describe('a matter pushed through the API', () => {
       body: '{}',
     });
     expect(reuse.status).toBe(410);
-    expect(((await reuse.json()) as any).error.code).toMatch(/^LINK_(USED|REVOKED)$/);
+    const reused = ((await reuse.json()) as any).error;
+    expect(reused.code).toMatch(/^LINK_(USED|REVOKED)$/);
+    // A dead link says who did what, and when.
+    expect(reused.details.happened).toMatchObject({ type: 'matter.completed', by: `Handler ${handler.id}` });
+    expect(reused.message).toMatch(
+      new RegExp(`Completed by Handler ${handler.id} at \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} UTC`),
+    );
+    const deadPage = await fetch(completeUrl);
+    expect(deadPage.status).toBe(410);
+    expect(await deadPage.text()).toContain(`Completed by Handler ${handler.id}`);
   });
 
   it('transfers to a new handler who is notified at once, and the old links die', async () => {
@@ -150,6 +159,9 @@ describe('a matter pushed through the API', () => {
 
     const oldLink = await fetch(completeUrl, { headers: { accept: 'application/json' } });
     expect(oldLink.status).toBe(410);
+    expect(((await oldLink.json()) as any).error.message).toContain(
+      `Transferred to Handler ${bob.id} by Handler ${alice.id}`,
+    );
     const aliceTries = await call(stack, 'POST', `/v1/matters/${matter.id}/complete`, {
       token: alice.token,
       body: {},

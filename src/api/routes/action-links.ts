@@ -6,8 +6,10 @@ import type { LinkAction } from '../../activities/contracts.js';
 import { claimActionLink, linkState, releaseActionLink } from '../../db/action-links.js';
 import type { Sql } from '../../db/client.js';
 import { standsInFor } from '../../db/delegations.js';
+import { lastSettlingEvent } from '../../db/events.js';
 import type { MatterRow } from '../../db/matters.js';
 import { ActionRefusal } from '../../domain/errors.js';
+import { describeOutcome } from '../../domain/outcome.js';
 import { type ActionClaims, ActionTokenError, verifyActionToken } from '../../security/action-token.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { MatterService } from '../matter-service.js';
@@ -63,6 +65,21 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
     });
   }
 
+  /** A link that no longer acts says why, and who did what with the matter meanwhile. */
+  async function deadLink(state: string, matterId: string): Promise<ApiError> {
+    const last = state === 'unknown' ? null : await lastSettlingEvent(sql, matterId);
+    const happened = last ? describeOutcome(last) : null;
+    const reason = DEAD_LINK[state] ?? DEAD_LINK.used!;
+    return new ApiError(
+      state === 'unknown' ? 404 : 410,
+      `LINK_${state.toUpperCase()}`,
+      happened ? `${reason}. ${happened}.` : reason,
+      happened
+        ? { happened: { type: last!.type, by: last!.by, to: last!.to, at: last!.at.toISOString() } }
+        : undefined,
+    );
+  }
+
   /**
    * Signature, expiry, the stored link and the matter's current holder must all agree; a stand-in's
    * link works only while they still stand in for the holder.
@@ -82,9 +99,7 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
       throw err;
     }
     const state = await linkState(sql, token);
-    if (state !== 'live') {
-      throw new ApiError(state === 'unknown' ? 404 : 410, `LINK_${state.toUpperCase()}`, DEAD_LINK[state]!);
-    }
+    if (state !== 'live') throw await deadLink(state, claims.matterId);
     const matter = await matters.load(claims.matterId);
     const holder = matter.handlerId;
     const own = holder === claims.handlerId;
@@ -93,7 +108,7 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
       !holder ||
       (!own && !(await standsInFor(sql, claims.handlerId, holder)))
     ) {
-      throw new ApiError(410, 'LINK_REVOKED', DEAD_LINK.revoked!);
+      throw await deadLink('revoked', claims.matterId);
     }
     return { claims, matter, onBehalfOf: own ? null : holder };
   }
@@ -166,7 +181,7 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
         }
         if (!(await claimActionLink(sql, token))) {
           const state = await linkState(sql, token);
-          throw new ApiError(410, `LINK_${state.toUpperCase()}`, DEAD_LINK[state] ?? DEAD_LINK.used!);
+          throw await deadLink(state === 'live' ? 'used' : state, claims.matterId);
         }
         const actorId = claims.handlerId;
         const acting = onBehalfOf ? { actorId, onBehalfOf } : { actorId };
