@@ -9,6 +9,8 @@ import {
 } from '@temporalio/worker';
 import { digestRequester } from './src/activities/digest.js';
 import { createActivities } from './src/activities/index.js';
+import { chatCommands } from './src/api/chat-commands.js';
+import { matterService } from './src/api/matter-service.js';
 import { channelRegistry } from './src/channels/channel.js';
 import { configuredChannels } from './src/channels/configured.js';
 import type { Config } from './src/config.js';
@@ -42,9 +44,21 @@ export async function startWorker({
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
   const channels = configuredChannels(config.channels, config.webhookSecret);
+  // Chat commands act as the API would: through the matters' workflows, as the sender.
+  channels.xmpp?.onChat(
+    chatCommands({
+      sql,
+      matters: matterService({
+        sql,
+        temporal: client,
+        taskQueue: config.taskQueue,
+        actionTimeoutMs: config.actionTimeoutMs,
+      }),
+    }).xmpp,
+  );
   const activities = createActivities({
     sql,
-    channels: channelRegistry(channels),
+    channels: channelRegistry(channels.all),
     publicBaseUrl: config.publicBaseUrl,
     linkSecret: config.linkSecret,
     actionLinkTtlMs: config.actionLinkTtlMs,
@@ -60,9 +74,7 @@ export async function startWorker({
   });
   const done = worker.run().finally(async () => {
     // The XMPP channel keeps a connection open.
-    await Promise.all(
-      channels.map((c) => ('stop' in c && typeof c.stop === 'function' ? c.stop() : undefined)),
-    );
+    await channels.xmpp?.stop();
     await clientConnection.close();
     await connection.close();
   });

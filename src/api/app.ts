@@ -17,6 +17,7 @@ import { installMetrics } from './metrics.js';
 import { actionLinkRoutes } from './routes/action-links.js';
 import { auditRoutes } from './routes/audit.js';
 import { calendarRoutes } from './routes/calendars.js';
+import { callbackRoutes } from './routes/callbacks.js';
 import { changeRequestRoutes } from './routes/change-requests.js';
 import { delegationRoutes } from './routes/delegations.js';
 import { exceptionTypeRoutes } from './routes/exception-types.js';
@@ -108,5 +109,11 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   await app.register(sourceSystemRoutes, { sql });
   await app.register(auditRoutes, { sql });
   await app.register(actionLinkRoutes, { sql, matters, linkSecret: config.linkSecret });
+  await app.register(callbackRoutes, {
+    sql,
+    matters,
+    callbacks: config.channels.callbacks,
+    linkSecret: config.linkSecret,
+  });
   return app;
 }

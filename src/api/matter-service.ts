@@ -3,6 +3,7 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import type { UpdateDefinition } from '@temporalio/common';
 import { calendarInUse } from '../db/business-calendars.js';
 import type { Sql } from '../db/client.js';
+import { standsInFor } from '../db/delegations.js';
 import { findExceptionType } from '../db/exception-types.js';
 import { groupExists } from '../db/groups.js';
 import { handlerExists } from '../db/handlers.js';
@@ -338,6 +339,18 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
     },
 
     load,
+
+    /**
+     * Who the caller acts as: themselves, or the absent handler they stand in for right now. Anyone
+     * else is passed through as themselves, and the workflow refuses them with the exact reason.
+     */
+    async actorOn(actorId: string, row: MatterRow): Promise<{ actorId: string; onBehalfOf?: string }> {
+      const standIn =
+        row.handlerId !== null &&
+        row.handlerId !== actorId &&
+        (await standsInFor(sql, actorId, row.handlerId));
+      return standIn && row.handlerId ? { actorId, onBehalfOf: row.handlerId } : { actorId };
+    },
   };
 }
 

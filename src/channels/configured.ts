@@ -7,10 +7,16 @@ import { slackChannel } from './slack.js';
 import { teamsChannel } from './teams.js';
 import { webhookChannel } from './webhook.js';
 import { wecomAppChannel, wecomRobotChannel } from './wecom.js';
-import { xmppChannel } from './xmpp.js';
+import { type XmppChannel, xmppChannel } from './xmpp.js';
 
-/** Every channel this deployment's configuration lets the worker send through. */
-export function configuredChannels(s: ChannelSettings, webhookSecret: string): Channel[] {
+export interface ConfiguredChannels {
+  /** Every channel this deployment's configuration lets the worker send through. */
+  all: Channel[];
+  /** The one that keeps a connection open, and takes chat commands back. */
+  xmpp: XmppChannel | null;
+}
+
+export function configuredChannels(s: ChannelSettings, webhookSecret: string): ConfiguredChannels {
   const timeoutMs = s.timeoutMs;
   const channels: Channel[] = [
     webhookChannel({ defaultSecret: webhookSecret, timeoutMs }),
@@ -20,10 +26,11 @@ export function configuredChannels(s: ChannelSettings, webhookSecret: string): C
     feishuBotChannel({ baseUrl: s.feishuBaseUrl, timeoutMs }),
   ];
   if (s.email) channels.push(emailChannel({ ...s.email, timeoutMs }));
-  if (s.xmpp) channels.push(xmppChannel({ ...s.xmpp, timeoutMs }));
+  const xmpp = s.xmpp && xmppChannel({ ...s.xmpp, timeoutMs });
+  if (xmpp) channels.push(xmpp);
   if (s.wecom) channels.push(wecomAppChannel({ ...s.wecom, timeoutMs }));
   if (s.dingtalk) channels.push(dingtalkWorkChannel({ ...s.dingtalk, timeoutMs }));
   if (s.feishu) channels.push(feishuAppChannel({ ...s.feishu, timeoutMs }));
   if (s.slack) channels.push(slackChannel({ ...s.slack, timeoutMs }));
-  return channels;
+  return { all: channels, xmpp };
 }

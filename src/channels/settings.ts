@@ -12,7 +12,14 @@ export interface ChannelSettings {
     auth?: { user: string; pass: string };
     from: string;
   } | null;
-  xmpp: { service: string; domain: string; username: string; password: string } | null;
+  xmpp: {
+    service: string;
+    domain: string;
+    username: string;
+    password: string;
+    /** Only for a server on a trusted network that offers no TLS; the password then travels in clear. */
+    allowPlaintext: boolean;
+  } | null;
   wecom: { baseUrl: string; corpId: string; corpSecret: string; agentId: number } | null;
   wecomBaseUrl: string;
   dingtalk: {
@@ -26,6 +33,14 @@ export interface ChannelSettings {
   feishu: { baseUrl: string; appId: string; appSecret: string } | null;
   feishuBaseUrl: string;
   slack: { baseUrl: string; botToken: string } | null;
+  /** Secrets that verify what a vendor posts back when a handler presses a card button; null: no route. */
+  callbacks: {
+    slack: { signingSecret: string } | null;
+    /** The CorpID is WeCom's receiveId: every callback is encrypted for it. */
+    wecom: { token: string; encodingAesKey: string; corpId: string } | null;
+    /** At least one is set; with the Encrypt Key, Feishu encrypts and signs every callback. */
+    feishu: { encryptKey: string | null; verificationToken: string | null } | null;
+  };
 }
 
 export const CHANNEL_ENV_KEYS = [
@@ -34,6 +49,7 @@ export const CHANNEL_ENV_KEYS = [
   'XMPP_SERVICE',
   'XMPP_JID',
   'XMPP_PASSWORD',
+  'XMPP_ALLOW_PLAINTEXT',
   'WECOM_BASE_URL',
   'WECOM_CORP_ID',
   'WECOM_APP_SECRET',
@@ -48,6 +64,11 @@ export const CHANNEL_ENV_KEYS = [
   'FEISHU_APP_SECRET',
   'SLACK_BASE_URL',
   'SLACK_BOT_TOKEN',
+  'SLACK_SIGNING_SECRET',
+  'WECOM_CALLBACK_TOKEN',
+  'WECOM_ENCODING_AES_KEY',
+  'FEISHU_ENCRYPT_KEY',
+  'FEISHU_VERIFICATION_TOKEN',
 ] as const;
 
 type Env = Partial<Record<(typeof CHANNEL_ENV_KEYS)[number], string>>;
@@ -65,6 +86,12 @@ function group<K extends keyof Env>(env: Env, keys: K[]): Record<K, string> | nu
   return Object.fromEntries(keys.map((k) => [k, env[k]!])) as Record<K, string>;
 }
 
+function flag(key: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  throw new ChannelSettingsError(`${key} must be true or false`);
+}
+
 function agentId(key: string, value: string): number {
   if (!/^\d{1,12}$/.test(value)) throw new ChannelSettingsError(`${key} must be a whole number`);
   return Number(value);
@@ -74,6 +101,32 @@ function httpsBase(key: string, value: string | undefined, fallback: string): st
   const url = value || fallback;
   if (!/^https?:\/\/[^\s]+$/.test(url)) throw new ChannelSettingsError(`${key} must be an http(s) URL`);
   return url.replace(/\/+$/, '');
+}
+
+function callbackSettings(env: Env): ChannelSettings['callbacks'] {
+  const slack = group(env, ['SLACK_SIGNING_SECRET']);
+  const wecom = group(env, ['WECOM_CALLBACK_TOKEN', 'WECOM_ENCODING_AES_KEY']);
+  if (wecom && !env.WECOM_CORP_ID) {
+    throw new ChannelSettingsError('WECOM_CALLBACK_TOKEN, WECOM_ENCODING_AES_KEY set without WECOM_CORP_ID');
+  }
+  if (wecom && !/^[A-Za-z0-9]{43}$/.test(wecom.WECOM_ENCODING_AES_KEY)) {
+    throw new ChannelSettingsError('WECOM_ENCODING_AES_KEY must be 43 letters and digits');
+  }
+  const feishuSet = env.FEISHU_ENCRYPT_KEY || env.FEISHU_VERIFICATION_TOKEN;
+  return {
+    slack: slack && { signingSecret: slack.SLACK_SIGNING_SECRET },
+    wecom: wecom && {
+      token: wecom.WECOM_CALLBACK_TOKEN,
+      encodingAesKey: wecom.WECOM_ENCODING_AES_KEY,
+      corpId: env.WECOM_CORP_ID!,
+    },
+    feishu: feishuSet
+      ? {
+          encryptKey: env.FEISHU_ENCRYPT_KEY || null,
+          verificationToken: env.FEISHU_VERIFICATION_TOKEN || null,
+        }
+      : null,
+  };
 }
 
 function smtpFrom(url: string, from: string): NonNullable<ChannelSettings['email']> {
@@ -114,7 +167,13 @@ export function channelSettingsFrom(env: Env, timeoutMs: number): ChannelSetting
     const [username, domain, ...rest] = xmpp.XMPP_JID.split('@');
     if (!username || !domain || rest.length > 0)
       throw new ChannelSettingsError('XMPP_JID must look like bot@example.com');
-    xmppSettings = { service: xmpp.XMPP_SERVICE, domain, username, password: xmpp.XMPP_PASSWORD };
+    xmppSettings = {
+      service: xmpp.XMPP_SERVICE,
+      domain,
+      username,
+      password: xmpp.XMPP_PASSWORD,
+      allowPlaintext: flag('XMPP_ALLOW_PLAINTEXT', env.XMPP_ALLOW_PLAINTEXT),
+    };
   }
   return {
     timeoutMs,
@@ -142,6 +201,7 @@ export function channelSettingsFrom(env: Env, timeoutMs: number): ChannelSetting
     },
     feishuBaseUrl,
     slack: slack && { baseUrl: slackBaseUrl, botToken: slack.SLACK_BOT_TOKEN },
+    callbacks: callbackSettings(env),
   };
 }
 

@@ -328,6 +328,24 @@ const TABLE: Record<string, Row> = {
     request: async () => ({ path: '/a/Zm9yZ2Vk.c2lnbmF0dXJl', body: {} }),
     expect: everyone(404),
   },
+  // Vendor callbacks answer to the vendor's signature, never a bearer token; this stack sets no
+  // callback secrets, so they are not there for anyone (callbacks.test.ts covers them configured).
+  'POST /v1/callbacks/slack': {
+    request: async () => ({ path: '/v1/callbacks/slack', body: {} }),
+    expect: everyone(404),
+  },
+  'GET /v1/callbacks/wecom': {
+    request: async () => ({ path: '/v1/callbacks/wecom' }),
+    expect: everyone(404),
+  },
+  'POST /v1/callbacks/wecom': {
+    request: async () => ({ path: '/v1/callbacks/wecom', body: {} }),
+    expect: everyone(404),
+  },
+  'POST /v1/callbacks/feishu': {
+    request: async () => ({ path: '/v1/callbacks/feishu', body: {} }),
+    expect: everyone(404),
+  },
 };
 
 beforeAll(async () => {

@@ -5,6 +5,9 @@ import {
   channelSettingsFrom,
 } from '../../src/channels/settings.js';
 
+const AES_KEY = 'a'.repeat(43);
+const WECOM_APP = { WECOM_CORP_ID: 'ww1', WECOM_APP_SECRET: 's', WECOM_AGENT_ID: '1000002' };
+
 describe('channel settings from configuration', () => {
   it('with nothing set, offers the channels that carry their own address and secret', () => {
     expect(availableChannelTypes(channelSettingsFrom({}, 5000))).toEqual([
@@ -44,6 +47,7 @@ describe('channel settings from configuration', () => {
       domain: 'im.bank.example',
       username: 'matterflow',
       password: 'x',
+      allowPlaintext: false,
     });
     expect(s.wecom).toEqual({
       baseUrl: 'https://wecom-proxy.bank.example',
@@ -67,8 +71,47 @@ describe('channel settings from configuration', () => {
       'XMPP_JID must look like bot@example.com',
     ],
     [{ FEISHU_BASE_URL: 'ftp://x' }, 'FEISHU_BASE_URL must be an http(s) URL'],
+    [
+      { XMPP_SERVICE: 'xmpp://h', XMPP_JID: 'bot@h', XMPP_PASSWORD: 'x', XMPP_ALLOW_PLAINTEXT: 'yes' },
+      'XMPP_ALLOW_PLAINTEXT must be true or false',
+    ],
+    [{ WECOM_CALLBACK_TOKEN: 't' }, 'WECOM_CALLBACK_TOKEN set without WECOM_ENCODING_AES_KEY'],
+    [
+      { WECOM_CALLBACK_TOKEN: 't', WECOM_ENCODING_AES_KEY: AES_KEY },
+      'WECOM_CALLBACK_TOKEN, WECOM_ENCODING_AES_KEY set without WECOM_CORP_ID',
+    ],
+    [
+      { ...WECOM_APP, WECOM_CALLBACK_TOKEN: 't', WECOM_ENCODING_AES_KEY: 'too-short' },
+      'WECOM_ENCODING_AES_KEY must be 43 letters and digits',
+    ],
   ])('refuses half or malformed credentials: %j', (env, message) => {
     expect(() => channelSettingsFrom(env, 5000)).toThrow(ChannelSettingsError);
     expect(() => channelSettingsFrom(env, 5000)).toThrow(message);
+  });
+
+  it('has no callback routes until their secrets are set', () => {
+    expect(channelSettingsFrom({}, 5000).callbacks).toEqual({ slack: null, wecom: null, feishu: null });
+  });
+
+  it('reads the callback secrets: Slack signing secret, WeCom token and key with the CorpID, either Feishu key', () => {
+    const s = channelSettingsFrom(
+      {
+        ...WECOM_APP,
+        SLACK_SIGNING_SECRET: 'slack-signing',
+        WECOM_CALLBACK_TOKEN: 'wecom-token',
+        WECOM_ENCODING_AES_KEY: AES_KEY,
+        FEISHU_VERIFICATION_TOKEN: 'feishu-token',
+      },
+      5000,
+    );
+    expect(s.callbacks).toEqual({
+      slack: { signingSecret: 'slack-signing' },
+      wecom: { token: 'wecom-token', encodingAesKey: AES_KEY, corpId: 'ww1' },
+      feishu: { encryptKey: null, verificationToken: 'feishu-token' },
+    });
+    expect(channelSettingsFrom({ FEISHU_ENCRYPT_KEY: 'k' }, 5000).callbacks.feishu).toEqual({
+      encryptKey: 'k',
+      verificationToken: null,
+    });
   });
 });

@@ -48,6 +48,7 @@ describe('loadConfig', () => {
         feishu: null,
         feishuBaseUrl: 'https://open.feishu.cn',
         slack: null,
+        callbacks: { slack: null, wecom: null, feishu: null },
       },
       adminToken: undefined,
       linkSecret: LINK_SECRET,

@@ -3,14 +3,9 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LinkAction } from '../../activities/contracts.js';
-import { claimActionLink, linkState, releaseActionLink } from '../../db/action-links.js';
 import type { Sql } from '../../db/client.js';
-import { standsInFor } from '../../db/delegations.js';
-import { lastSettlingEvent } from '../../db/events.js';
-import type { MatterRow } from '../../db/matters.js';
 import { ActionRefusal } from '../../domain/errors.js';
-import { describeOutcome } from '../../domain/outcome.js';
-import { type ActionClaims, ActionTokenError, verifyActionToken } from '../../security/action-token.js';
+import { actionLinkService } from '../action-link-service.js';
 import { ApiError, badRequest } from '../errors.js';
 import type { MatterService } from '../matter-service.js';
 import { CompleteBody, ErrorResponse, ExceptionBody, TransferBody } from '../schemas.js';
@@ -33,13 +28,6 @@ const RETRYABLE = new Set<string>([
   'ENGINE_UNAVAILABLE',
 ]);
 
-const DEAD_LINK: Record<string, string> = {
-  unknown: 'this action link is not valid',
-  used: 'this action link has already been used',
-  revoked: 'this action link is no longer valid: the matter was transferred or completed',
-  expired: 'this action link has expired',
-};
-
 const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 1024 }) });
 
 export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
@@ -47,6 +35,8 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
   matters: MatterService;
   linkSecret: string;
 }> = async (app, { sql, matters, linkSecret }) => {
+  const links = actionLinkService({ sql, matters, linkSecret });
+
   function wantsHtml(request: FastifyRequest): boolean {
     if (request.method === 'POST')
       return request.headers['content-type']?.startsWith('application/x-www-form-urlencoded') ?? false;
@@ -63,54 +53,6 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
     return reply.send({
       error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
     });
-  }
-
-  /** A link that no longer acts says why, and who did what with the matter meanwhile. */
-  async function deadLink(state: string, matterId: string): Promise<ApiError> {
-    const last = state === 'unknown' ? null : await lastSettlingEvent(sql, matterId);
-    const happened = last ? describeOutcome(last) : null;
-    const reason = DEAD_LINK[state] ?? DEAD_LINK.used!;
-    return new ApiError(
-      state === 'unknown' ? 404 : 410,
-      `LINK_${state.toUpperCase()}`,
-      happened ? `${reason}. ${happened}.` : reason,
-      happened
-        ? { happened: { type: last!.type, by: last!.by, to: last!.to, at: last!.at.toISOString() } }
-        : undefined,
-    );
-  }
-
-  /**
-   * Signature, expiry, the stored link and the matter's current holder must all agree; a stand-in's
-   * link works only while they still stand in for the holder.
-   */
-  async function openLink(
-    token: string,
-  ): Promise<{ claims: ActionClaims; matter: MatterRow; onBehalfOf: string | null }> {
-    let claims: ActionClaims;
-    try {
-      claims = verifyActionToken(linkSecret, token, Date.now());
-    } catch (err) {
-      if (err instanceof ActionTokenError) {
-        throw err.problem === 'EXPIRED'
-          ? new ApiError(410, 'LINK_EXPIRED', err.message)
-          : new ApiError(404, 'LINK_INVALID', err.message);
-      }
-      throw err;
-    }
-    const state = await linkState(sql, token);
-    if (state !== 'live') throw await deadLink(state, claims.matterId);
-    const matter = await matters.load(claims.matterId);
-    const holder = matter.handlerId;
-    const own = holder === claims.handlerId;
-    if (
-      matter.status !== 'open' ||
-      !holder ||
-      (!own && !(await standsInFor(sql, claims.handlerId, holder)))
-    ) {
-      throw await deadLink('revoked', claims.matterId);
-    }
-    return { claims, matter, onBehalfOf: own ? null : holder };
   }
 
   app.addHook('onSend', async (_request, reply) => {
@@ -134,7 +76,7 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request, reply) => {
       try {
-        const { claims, matter } = await openLink(request.params.token);
+        const { claims, matter } = await links.open(request.params.token);
         if (!wantsHtml(request))
           return reply.send({
             action: claims.action,
@@ -169,7 +111,7 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
     async (request, reply) => {
       const token = request.params.token;
       try {
-        const { claims, onBehalfOf } = await openLink(token);
+        const { claims, onBehalfOf } = await links.open(token);
         const body = (request.body ?? {}) as Record<string, unknown>;
         const checker = CHECKERS[claims.action];
         if (!checker.Check(body)) {
@@ -179,42 +121,37 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
           }));
           throw badRequest('VALIDATION_FAILED', `invalid ${claims.action} request`, details);
         }
-        if (!(await claimActionLink(sql, token))) {
-          const state = await linkState(sql, token);
-          throw await deadLink(state === 'live' ? 'used' : state, claims.matterId);
-        }
         const actorId = claims.handlerId;
         const acting = onBehalfOf ? { actorId, onBehalfOf } : { actorId };
-        try {
-          const result =
+        const result = await links.use(
+          token,
+          claims.matterId,
+          () =>
             claims.action === 'complete'
-              ? await matters.complete(claims.matterId, { ...acting, ...(body as object) })
+              ? matters.complete(claims.matterId, { ...acting, ...(body as object) })
               : claims.action === 'transfer'
-                ? await matters.transfer(claims.matterId, {
+                ? matters.transfer(claims.matterId, {
                     ...acting,
                     ...(body as { toHandlerId: string; reason: string }),
                   })
-                : await matters.fileException(claims.matterId, {
+                : matters.fileException(claims.matterId, {
                     ...acting,
                     ...(body as { eventType: string; description: string }),
-                  });
-          if (wantsHtml(request)) {
-            return reply
-              .type('text/html; charset=utf-8')
-              .send(
-                resultPage(
-                  'Done',
-                  `Recorded: ${claims.action} on matter ${result.id}. You can close this page.`,
-                  true,
-                ),
-              );
-          }
-          return reply.send(result);
-        } catch (err) {
-          const retryable = !(err instanceof ApiError) || RETRYABLE.has(err.code);
-          if (retryable) await releaseActionLink(sql, token);
-          throw err;
+                  }),
+          (err) => !(err instanceof ApiError) || RETRYABLE.has(err.code),
+        );
+        if (wantsHtml(request)) {
+          return reply
+            .type('text/html; charset=utf-8')
+            .send(
+              resultPage(
+                'Done',
+                `Recorded: ${claims.action} on matter ${result.id}. You can close this page.`,
+                true,
+              ),
+            );
         }
+        return reply.send(result);
       } catch (err) {
         if (err instanceof ApiError) return sendError(request, reply, err);
         throw err;

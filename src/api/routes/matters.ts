@@ -1,10 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../../db/api-tokens.js';
 import { getChangeRequest, listChangeRequests } from '../../db/change-requests.js';
 import type { Sql } from '../../db/client.js';
-import { standingInFor, standsInFor } from '../../db/delegations.js';
+import { standingInFor } from '../../db/delegations.js';
 import { listEvents, listFilings } from '../../db/events.js';
 import { isActiveMember } from '../../db/groups.js';
 import {
@@ -138,18 +137,6 @@ const pendingIdOf = (err: ApiError): string | null => {
 
 async function scopeOf(sql: Sql, handlerId: string): Promise<HandlerScope> {
   return { handlerId, standingInFor: await standingInFor(sql, handlerId) };
-}
-
-/**
- * Who the caller acts for: themselves, or the absent handler they stand in for right now. Anyone
- * else is passed through as themselves, and the workflow refuses them with the exact reason.
- */
-async function acting(sql: Sql, request: FastifyRequest, matters: MatterService, id: string) {
-  const actorId = principalOf(request).subject;
-  const row = await matters.load(id);
-  const standIn =
-    row.handlerId !== null && row.handlerId !== actorId && (await standsInFor(sql, actorId, row.handlerId));
-  return standIn && row.handlerId ? { actorId, onBehalfOf: row.handlerId } : { actorId };
 }
 
 const secured = [{ bearer: [] }];
@@ -296,7 +283,7 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       matters.complete(request.params.id, {
-        ...(await acting(sql, request, matters, request.params.id)),
+        ...(await matters.actorOn(principalOf(request).subject, await matters.load(request.params.id))),
         ...request.body,
       }),
   );
@@ -309,7 +296,7 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       matters.transfer(request.params.id, {
-        ...(await acting(sql, request, matters, request.params.id)),
+        ...(await matters.actorOn(principalOf(request).subject, await matters.load(request.params.id))),
         ...request.body,
       }),
   );
@@ -322,7 +309,7 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       matters.fileException(request.params.id, {
-        ...(await acting(sql, request, matters, request.params.id)),
+        ...(await matters.actorOn(principalOf(request).subject, await matters.load(request.params.id))),
         ...request.body,
       }),
   );
@@ -338,7 +325,7 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       matters.acknowledge(request.params.id, {
-        ...(await acting(sql, request, matters, request.params.id)),
+        ...(await matters.actorOn(principalOf(request).subject, await matters.load(request.params.id))),
         ...request.body,
       }),
   );
@@ -367,7 +354,7 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       matters.release(request.params.id, {
-        ...(await acting(sql, request, matters, request.params.id)),
+        ...(await matters.actorOn(principalOf(request).subject, await matters.load(request.params.id))),
         ...request.body,
       }),
   );

@@ -1,0 +1,130 @@
+/**
+ * A handler works from their XMPP client: the whole stack (API, worker, Temporal, Postgres) with a real
+ * prosody server; the matter arrives as a chat, and chat commands act on it and are answered.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Prosody, startProsody } from '../support/prosody.js';
+import { call, createHandler, issueToken, startStack, type TestStack } from '../support/stack.js';
+import { Person } from '../support/xmpp-person.js';
+
+const BOT = { username: 'matterflow', password: 'bot-secret' };
+const ADA = { username: 'ada', password: 'ada-secret' };
+const BOB = { username: 'bob', password: 'bob-secret' };
+const STRANGER = { username: 'stranger', password: 'stranger-secret' };
+
+let prosody: Prosody;
+let stack: TestStack;
+let source: string;
+let ada: Person;
+let bob: Person;
+let adaId: string;
+let bobId: string;
+
+async function withXmpp(person: { username: string }): Promise<string> {
+  const h = await createHandler(stack);
+  const res = await call(stack, 'PATCH', `/v1/handlers/${h.id}`, {
+    token: stack.adminToken,
+    body: { channels: [{ type: 'xmpp', address: prosody.jid(person.username) }] },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return h.id;
+}
+
+async function push(handlerId: string, title: string): Promise<string> {
+  const res = await call(stack, 'POST', '/v1/matters', {
+    token: source,
+    body: { source: 'loans', externalId: randomUUID(), title, handlerId },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body.id;
+}
+
+beforeAll(async () => {
+  prosody = await startProsody([BOT, ADA, BOB, STRANGER]);
+  stack = await startStack({
+    env: {
+      XMPP_SERVICE: prosody.service,
+      XMPP_JID: prosody.jid(BOT.username),
+      XMPP_PASSWORD: BOT.password,
+      XMPP_ALLOW_PLAINTEXT: 'true',
+    },
+  });
+  source = await issueToken(stack, 'loans', 'source');
+  [adaId, bobId] = [await withXmpp(ADA), await withXmpp(BOB)];
+  [ada, bob] = await Promise.all([new Person(prosody, ADA).start(), new Person(prosody, BOB).start()]);
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all([ada?.stop(), bob?.stop()]);
+  await stack?.close();
+  await prosody?.stop();
+});
+
+const bot = () => prosody.jid(BOT.username);
+const fromBot = (text: string) => (c: { from: string; body: string }) =>
+  c.from.startsWith(bot()) && c.body.includes(text);
+
+describe('working a matter from an XMPP client', () => {
+  it('gets the matter as a chat, lists it, and completes it by the short id that list shows', async () => {
+    const id = await push(adaId, 'Approve loan 77');
+    await ada.waitFor(fromBot('Approve loan 77'), 'the matter as a chat');
+    await ada.say(bot(), 'list');
+    const listed = await ada.waitFor(fromBot('Open matters'), 'the list');
+    expect(listed.body).toContain(`${id.slice(0, 8)}  Approve loan 77`);
+
+    await ada.say(bot(), `done ${id.slice(0, 8)} all checked`);
+    await ada.waitFor(fromBot('Completed: Approve loan 77'), 'the completion reply');
+    const matter = await call(stack, 'GET', `/v1/matters/${id}`, { token: stack.adminToken });
+    expect(matter.body).toMatchObject({ status: 'completed', completedBy: adaId });
+    expect(matter.body.events.at(-1)).toMatchObject({
+      type: 'matter.completed',
+      actorId: adaId,
+      data: { comment: 'all checked' },
+    });
+  });
+
+  it('transfers with a reason, and the new handler gets the matter in their own chat at once', async () => {
+    const id = await push(adaId, 'Check collateral 12');
+    await ada.waitFor(fromBot('Check collateral 12'), 'the matter as a chat');
+    await ada.say(bot(), `transfer ${id} ${bobId} on leave until Monday`);
+    await ada.waitFor(fromBot(`Transferred to ${bobId}: Check collateral 12`), 'the transfer reply');
+    await bob.waitFor(fromBot('Check collateral 12'), 'the matter at the new handler');
+    const matter = await call(stack, 'GET', `/v1/matters/${id}`, { token: stack.adminToken });
+    expect(matter.body).toMatchObject({ status: 'open', handlerId: bobId });
+  });
+
+  it('acknowledges, and files an exception of a known type', async () => {
+    const id = await push(adaId, 'Verify KYC 5');
+    await ada.waitFor(fromBot('Verify KYC 5'), 'the matter as a chat');
+    await ada.say(bot(), `ack ${id}`);
+    await ada.waitFor(fromBot('Acknowledged: Verify KYC 5'), 'the acknowledgement reply');
+    await ada.say(bot(), `exception ${id} BLOCKED waiting for the customer's documents`);
+    await ada.waitFor(fromBot('Exception BLOCKED filed: Verify KYC 5'), 'the filing reply');
+    const matter = await call(stack, 'GET', `/v1/matters/${id}`, { token: stack.adminToken });
+    expect(matter.body.events.map((e: { type: string }) => e.type)).toEqual(
+      expect.arrayContaining(['matter.acknowledged', 'exception.filed']),
+    );
+  });
+
+  it('refuses, with the reason, a command on someone else’s matter, and changes nothing', async () => {
+    const id = await push(bobId, 'Bob’s own matter');
+    await ada.say(bot(), `done ${id}`);
+    const refused = await ada.waitFor(fromBot('Refused (NOT_YOUR_MATTER)'), 'the refusal');
+    expect(refused.body).toContain('Refused');
+    const matter = await call(stack, 'GET', `/v1/matters/${id}`, { token: stack.adminToken });
+    expect(matter.body.status).toBe('open');
+  });
+
+  it('tells a sender who is no handler so, and answers a bad command with its usage', async () => {
+    const stranger = await new Person(prosody, STRANGER).start();
+    try {
+      await stranger.say(bot(), 'list');
+      await stranger.waitFor(fromBot('not a matterflow handler'), 'the refusal to a stranger');
+    } finally {
+      await stranger.stop();
+    }
+    await ada.say(bot(), 'done');
+    await ada.waitFor(fromBot('Usage'), 'the usage text');
+  });
+});
