@@ -59,7 +59,8 @@ export interface Throttled {
 
 export type DeliveryReport = DeliveryOutcome | Throttled;
 
-export const isThrottled = (r: string | Throttled): r is Throttled => typeof r === 'object';
+export const isThrottled = (r: unknown): r is Throttled =>
+  typeof r === 'object' && r !== null && 'throttledForMs' in r;
 
 export interface HandlerRef {
   id: string;

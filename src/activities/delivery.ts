@@ -5,24 +5,29 @@ import type { Sql } from '../db/client.js';
 import type { ChannelRow, HandlerRecord } from '../db/handlers.js';
 import { recordAttempt } from '../db/notifications.js';
 import { grantSendSlot } from '../db/send-slots.js';
-import { DELIVERY_MAX_ATTEMPTS, type Throttled } from './contracts.js';
+import { DELIVERY_MAX_ATTEMPTS, isThrottled, type Throttled } from './contracts.js';
 
 /** Waits this short are spent in the activity; longer ones go back to the workflow as a durable sleep. */
 const MAX_WAIT_IN_ACTIVITY_MS = 5_000;
 
 /**
- * The recipient's first usable channel, or the first of the allowed types they have, in that order; it
- * carries the recipient's locale for channels that write in their language.
+ * The recipient's usable channels in their order of preference, or only the allowed types in the
+ * allowed order; each carries the recipient's locale for channels that write in their language.
  */
-export function pickChannel(
+export function channelsFor(
   channels: ChannelRegistry,
   recipient: Pick<HandlerRecord, 'channels' | 'locale'>,
   allowed: string[] | null = null,
-): ChannelRow | undefined {
+): ChannelRow[] {
   const usable = recipient.channels.filter((c) => channels.has(c.type));
-  const hit = allowed ? allowed.map((type) => usable.find((c) => c.type === type)).find(Boolean) : usable[0];
-  return hit && { ...hit, settings: { ...hit.settings, locale: recipient.locale } };
+  const ordered = allowed ? allowed.flatMap((type) => usable.filter((c) => c.type === type)) : usable;
+  return ordered.map((c) => ({ ...c, settings: { ...c.settings, locale: recipient.locale } }));
 }
+
+export const pickChannel = (
+  channels: ChannelRegistry,
+  recipient: Pick<HandlerRecord, 'channels' | 'locale'>,
+): ChannelRow | undefined => channelsFor(channels, recipient)[0];
 
 /**
  * Takes the target's next send slot under the channel's limits, waiting here when it is near; when it
@@ -49,6 +54,31 @@ export async function waitForSendSlot(
  * Sends a claimed notice and logs the attempt. A failure is thrown so that Temporal retries it; the
  * last attempt, or a refusal no retry can mend, marks the notice failed.
  */
+export type SendOutcome =
+  | 'delivered'
+  | Throttled
+  /** The receiver refused; `final` once no retry of this channel is left or can help. */
+  | { failed: string; final: boolean };
+
+/** One attempt at a claimed notice, logged; the last attempt, or a refusal no retry can mend, marks it failed. */
+export async function attemptSend(
+  db: Sql,
+  channels: ChannelRegistry,
+  notificationId: number,
+  target: ChannelTarget,
+  message: OutboundMessage,
+): Promise<SendOutcome> {
+  const channel = channels.get(target.type)!;
+  const throttled = await waitForSendSlot(db, channel, target);
+  if (throttled) return throttled;
+  const result = await channel.send(target, message);
+  const attempt = Context.current().info.attempt;
+  const final = !result.ok && (!result.retryable || attempt >= DELIVERY_MAX_ATTEMPTS);
+  await recordAttempt(db, notificationId, attempt, { ...result, final });
+  return result.ok ? 'delivered' : { failed: `${target.type}: ${result.error}`, final };
+}
+
+/** Sends a claimed notice; a failure is thrown so that Temporal retries it, unless it is final. */
 export async function sendClaimed(
   db: Sql,
   channels: ChannelRegistry,
@@ -57,17 +87,11 @@ export async function sendClaimed(
   message: OutboundMessage,
   recipientId: string,
 ): Promise<'delivered' | Throttled> {
-  const channel = channels.get(target.type)!;
-  const throttled = await waitForSendSlot(db, channel, target);
-  if (throttled) return throttled;
-  const result = await channel.send(target, message);
-  const attempt = Context.current().info.attempt;
-  const final = !result.ok && (!result.retryable || attempt >= DELIVERY_MAX_ATTEMPTS);
-  await recordAttempt(db, notificationId, attempt, { ...result, final });
-  if (result.ok) return 'delivered';
+  const sent = await attemptSend(db, channels, notificationId, target, message);
+  if (sent === 'delivered' || isThrottled(sent)) return sent;
   throw ApplicationFailure.create({
     type: 'DELIVERY_FAILED',
-    message: `${target.type} delivery to ${recipientId} failed: ${result.error}`,
-    nonRetryable: !result.retryable,
+    message: `delivery to ${recipientId} failed: ${sent.failed}`,
+    nonRetryable: sent.final,
   });
 }

@@ -24,7 +24,7 @@ import type {
 } from './contracts.js';
 import { isThrottled } from './contracts.js';
 import { createConvergeActivities } from './converge.js';
-import { pickChannel, sendClaimed } from './delivery.js';
+import { attemptSend, channelsFor } from './delivery.js';
 import { createDigestActivities } from './digest.js';
 
 export interface ActivityDeps {
@@ -74,43 +74,19 @@ export function createActivities(deps: ActivityDeps) {
     return [...new Map(resolved.map((x) => [x.recipientId, x])).values()];
   }
 
-  async function deliverTo(input: DeliverNoticeInput, to: Recipient): Promise<DeliveryReport> {
-    const { recipientId, onBehalfOf } = to;
-    const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf };
-    const recipient = await getHandler(sql, recipientId);
-    const target = recipient && pickChannel(channels, recipient, input.channels ?? null);
-    const idempotencyKey = `${input.workflowId}:${input.seq}:${recipientId}`;
-    if (!recipient || !target) {
-      await claimNotification(
-        sql,
-        { ...keyBase, idempotencyKey, recipientId, channelType: null, address: null },
-        'no_channel',
-      );
-      return 'no-channel';
-    }
-    const key = {
-      ...keyBase,
-      idempotencyKey,
-      recipientId,
-      channelType: target.type,
-      address: target.address,
-    };
-    const capped = isCappedType(input.type) && !input.state.reminderRule?.urgent;
-    const notification: { id: number; status: NotificationStatus; digestAt?: Date | null } = capped
-      ? await claimCappedReminder(sql, key, recipient.reminderCaps ?? deps.reminderCaps)
-      : await claimNotification(sql, key, 'pending');
-    if (notification.status === 'delivered') return 'already-delivered';
-    if (notification.status === 'digested') {
-      if (notification.digestAt) await deps.foldReminder(recipientId, notification.digestAt);
-      return 'digested';
-    }
-
+  /** The message itself, with action links minted for this notification and its recipient. */
+  async function messageFor(
+    input: DeliverNoticeInput,
+    recipient: { id: string; name: string },
+    onBehalfOf: string | null,
+    idempotencyKey: string,
+  ): Promise<OutboundMessage> {
     const expiresAt = new Date(Date.parse(input.issuedAt) + deps.actionLinkTtlMs);
     const actions = [];
     for (const action of input.actions) {
       const token = signActionToken(deps.linkSecret, {
         matterId: input.state.id,
-        handlerId: recipientId,
+        handlerId: recipient.id,
         action,
         expiresAt: Math.floor(expiresAt.getTime() / 1000),
         nonce: deriveNonce(deps.linkSecret, idempotencyKey, action),
@@ -118,14 +94,14 @@ export function createActivities(deps: ActivityDeps) {
       await storeActionLink(sql, {
         token,
         matterId: input.state.id,
-        handlerId: recipientId,
+        handlerId: recipient.id,
         action,
         notificationKey: idempotencyKey,
         expiresAt,
       });
       actions.push({ action, url: `${deps.publicBaseUrl}/a/${token}` });
     }
-    const message: OutboundMessage = {
+    return {
       type: input.type,
       matter: matterViewOf(input.state),
       handler: { id: recipient.id, name: recipient.name },
@@ -133,7 +109,67 @@ export function createActivities(deps: ActivityDeps) {
       idempotencyKey,
       data: onBehalfOf ? { ...input.data, onBehalfOf } : input.data,
     };
-    return sendClaimed(sql, channels, notification.id, target, message, recipientId);
+  }
+
+  /**
+   * Tries the recipient's channels in order: one that fails for good (refused, or out of retries) hands
+   * the notice to the next, each with a delivery record of its own.
+   */
+  async function deliverTo(input: DeliverNoticeInput, to: Recipient): Promise<DeliveryReport> {
+    const { recipientId, onBehalfOf } = to;
+    const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf };
+    const recipient = await getHandler(sql, recipientId);
+    const targets = recipient ? channelsFor(channels, recipient, input.channels ?? null) : [];
+    const baseKey = `${input.workflowId}:${input.seq}:${recipientId}`;
+    if (!recipient || targets.length === 0) {
+      await claimNotification(
+        sql,
+        { ...keyBase, idempotencyKey: baseKey, recipientId, channelType: null, address: null },
+        'no_channel',
+      );
+      return 'no-channel';
+    }
+    const capped = isCappedType(input.type) && !input.state.reminderRule?.urgent;
+    const failures: string[] = [];
+    for (const [index, target] of targets.entries()) {
+      const idempotencyKey = index === 0 ? baseKey : `${baseKey}#${index}`;
+      const key = {
+        ...keyBase,
+        idempotencyKey,
+        recipientId,
+        channelType: target.type,
+        address: target.address,
+      };
+      // A fallback carries the same reminder: the cap was judged on the first channel.
+      const notification: { id: number; status: NotificationStatus; digestAt?: Date | null } =
+        index === 0 && capped
+          ? await claimCappedReminder(sql, key, recipient.reminderCaps ?? deps.reminderCaps)
+          : await claimNotification(sql, key, 'pending');
+      if (notification.status === 'delivered') return 'already-delivered';
+      if (notification.status === 'digested') {
+        if (notification.digestAt) await deps.foldReminder(recipientId, notification.digestAt);
+        return 'digested';
+      }
+      if (notification.status === 'failed') {
+        failures.push(`${target.type}: failed before`);
+        continue;
+      }
+      const message = await messageFor(input, recipient, onBehalfOf, idempotencyKey);
+      const sent = await attemptSend(sql, channels, notification.id, target, message);
+      if (sent === 'delivered' || isThrottled(sent)) return sent;
+      if (!sent.final) {
+        throw ApplicationFailure.create({
+          type: 'DELIVERY_FAILED',
+          message: `delivery to ${recipientId} failed: ${sent.failed}`,
+        });
+      }
+      failures.push(sent.failed);
+    }
+    throw ApplicationFailure.create({
+      type: 'DELIVERY_FAILED',
+      message: `every channel of ${recipientId} failed: ${failures.join('; ')}`,
+      nonRetryable: true,
+    });
   }
 
   return {

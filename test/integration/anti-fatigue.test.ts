@@ -306,6 +306,41 @@ describe('channel send limits', () => {
     expect(refused.waitMs).toBeLessThanOrEqual(60_000);
   });
 
+  it('a burst of 200 notices to one robot (limit scaled to 20 a second) is sent whole, once each, never over the limit', async () => {
+    const handlerId = await givenHandler(null);
+    const webhook = webhookChannel({ defaultSecret: receiver.secret, timeoutMs: 2000 });
+    const sentAt: number[] = [];
+    const limited: Channel = {
+      ...webhook,
+      sendLimits: [{ max: 20, perMs: 1000 }],
+      send: (target, message) => {
+        sentAt.push(Date.now());
+        return webhook.send(target, message);
+      },
+    };
+    const deps = depsWith({ channels: channelRegistry([limited]) });
+    const matters = await Promise.all(Array.from({ length: 200 }, () => givenMatter(handlerId)));
+    // As the workflow does: a throttled notice sleeps and asks again.
+    const untilSent = async (m: { state: MatterState; workflowId: string }) => {
+      for (;;) {
+        const r = await deliver(deps, reminder(m, 1, 'matter.assigned'));
+        if (typeof r !== 'object') return r;
+        await new Promise((done) => setTimeout(done, r.throttledForMs));
+      }
+    };
+    const outcomes = await Promise.all(matters.map(untilSent));
+    expect(outcomes.every((o) => o === 'delivered')).toBe(true);
+    const got = receiver.for(handlerId).map((h) => h.body.matter.id);
+    expect(got).toHaveLength(200);
+    expect(new Set(got).size).toBe(200);
+    // Send times are taken on this side of the wire; 100 ms allows for the scheduling of the waits.
+    sentAt.sort((a, b) => a - b);
+    expect(sentAt).toHaveLength(200);
+    for (const t of sentAt)
+      expect(sentAt.filter((u) => u >= t && u < t + 900).length).toBeLessThanOrEqual(20);
+    expect(sentAt.at(-1)! - sentAt[0]!).toBeGreaterThanOrEqual(9 * 1000 - 100);
+  }, 60_000);
+
   it('a notice to a robot over its limit comes back throttled, and is sent when asked again', async () => {
     const handlerId = await givenHandler(null);
     const limited: Channel = {

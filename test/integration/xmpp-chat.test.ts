@@ -31,10 +31,10 @@ async function withXmpp(person: { username: string }): Promise<string> {
   return h.id;
 }
 
-async function push(handlerId: string, title: string): Promise<string> {
+async function push(handlerId: string, title: string, extra: Record<string, unknown> = {}): Promise<string> {
   const res = await call(stack, 'POST', '/v1/matters', {
     token: source,
-    body: { source: 'loans', externalId: randomUUID(), title, handlerId },
+    body: { source: 'loans', externalId: randomUUID(), title, handlerId, ...extra },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.id;
@@ -66,9 +66,13 @@ const fromBot = (text: string) => (c: { from: string; body: string }) =>
   c.from.startsWith(bot()) && c.body.includes(text);
 
 describe('working a matter from an XMPP client', () => {
-  it('gets the matter as a chat, lists it, and completes it by the short id that list shows', async () => {
-    const id = await push(adaId, 'Approve loan 77');
+  it('gets the matter and its reminder as chats, lists it, and completes it by the short id that list shows', async () => {
+    const id = await push(adaId, 'Approve loan 77', { reminderRule: { every: 'PT2S', maxCount: 1 } });
     await ada.waitFor(fromBot('Approve loan 77'), 'the matter as a chat');
+    await ada.waitFor(
+      (c) => fromBot('Approve loan 77')(c) && /remind/i.test(c.body),
+      'the reminder as a chat',
+    );
     await ada.say(bot(), 'list');
     const listed = await ada.waitFor(fromBot('Open matters'), 'the list');
     expect(listed.body).toContain(`${id.slice(0, 8)}  Approve loan 77`);
