@@ -92,8 +92,10 @@ export function wecomAppChannel(options: WecomAppOptions): Channel {
       { max: 1000, perMs: 3_600_000 },
     ],
     async send(target: ChannelTarget, message: OutboundMessage): Promise<DeliveryResult> {
-      const withCard = message.actions.length > 0;
-      // Notices that offer no action have no use for a card.
+      // A card can be greyed out once the matter ends, so an open matter goes as one when it has a button
+      // to carry: an action, or else its link. The rest (a notice that it ended, say) is plain markdown.
+      const withCard =
+        message.actions.length > 0 || (message.matter.status === 'open' && message.matter.link !== null);
       const [msgtype, content] = withCard
         ? (['template_card', templateCard(message)] as const)
         : (['markdown', { content: markdown(message, APP_MARKDOWN_MAX_BYTES) }] as const);
@@ -203,11 +205,15 @@ function templateCard(message: OutboundMessage): Record<string, unknown> {
     horizontal_content_list: rows,
     card_action: { type: 1, url: matter.link ?? actions[0]!.url },
     task_id: wecomTaskId(message.idempotencyKey),
-    button_list: actions.slice(0, 6).map((a, i) => ({
-      text: actionLabel(a.action),
-      style: i === 0 ? 1 : 2,
-      key: wecomButtonKey(a),
-    })),
+    button_list:
+      actions.length > 0
+        ? actions.slice(0, 6).map((a, i) => ({
+            text: actionLabel(a.action),
+            style: i === 0 ? 1 : 2,
+            key: wecomButtonKey(a),
+          }))
+        : // Type 1 opens its url rather than calling back.
+          [{ text: 'Open matter', style: 1, type: 1, url: matter.link }],
   };
 }
 

@@ -209,6 +209,17 @@ describe('WeCom app channel', () => {
     expect(result).toEqual({ ok: true, httpStatus: 200, retryable: false });
   });
 
+  it('offers an open matter without actions (a group offer) as a card whose one button opens the matter, so it can be greyed out later', async () => {
+    vendor.on('GET', GETTOKEN, token('tok-1')).on('POST', SEND, sent('rc-offer'));
+    const result = await appChannel().send(target, { ...message, actions: [] });
+    const [request] = vendor.requestsTo('POST', SEND);
+    expect(request!.body.msgtype).toBe('template_card');
+    expect(request!.body.template_card.button_list).toEqual([
+      { text: 'Open matter', style: 1, type: 1, url: message.matter.link },
+    ]);
+    expect(result.ref).toMatchObject({ responseCode: 'rc-offer' });
+  });
+
   it('greys the card out under the outcome, using the response_code the send returned', async () => {
     vendor
       .on('GET', GETTOKEN, token('tok-1'))
