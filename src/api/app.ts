@@ -26,6 +26,7 @@ import { handlerRoutes } from './routes/handlers.js';
 import { healthRoutes } from './routes/health.js';
 import { matterRoutes } from './routes/matters.js';
 import { reminderRuleRoutes } from './routes/reminder-rules.js';
+import { reportRoutes } from './routes/reports.js';
 import { sourceSystemRoutes } from './routes/source-systems.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { ErrorResponse } from './schemas.js';
@@ -108,6 +109,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   await app.register(exceptionTypeRoutes, { sql });
   await app.register(sourceSystemRoutes, { sql });
   await app.register(auditRoutes, { sql });
+  await app.register(reportRoutes, { sql });
   await app.register(actionLinkRoutes, { sql, matters, linkSecret: config.linkSecret });
   await app.register(callbackRoutes, {
     sql,

@@ -322,6 +322,18 @@ const TABLE: Record<string, Row> = {
     request: async () => ({ path: '/v1/audit/verify' }),
     expect: only({ admin: 200, auditor: 200 }, 403),
   },
+  'GET /v1/reports/exceptions': {
+    request: async () => ({ path: '/v1/reports/exceptions?limit=1' }),
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200 }, 403),
+  },
+  'GET /v1/reports/exceptions/daily': {
+    request: async () => ({ path: '/v1/reports/exceptions/daily' }),
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200 }, 403),
+  },
+  'GET /v1/reports/matters': {
+    request: async () => ({ path: `/v1/reports/matters?source=${OWN_SOURCE}` }),
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200 }, 403),
+  },
   // Action links are their own credential: no bearer token of any role opens a forged one.
   'GET /a/{token}': { request: async () => ({ path: '/a/Zm9yZ2Vk.c2lnbmF0dXJl' }), expect: everyone(404) },
   'POST /a/{token}': {
