@@ -7,12 +7,14 @@ const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test
 // (porsager/postgres#823); patches/postgres+3.4.9.patch fixes it. max_pipeline 0 makes every BEGIN hit it.
 describe('postgres client transactions', () => {
   it('reserve their connection even when BEGIN fills the pipeline, so concurrent transactions never share one', async () => {
-    const sql = postgres(url, {
+    // max_pipeline is read by the client though its types do not list it.
+    const options = {
       max: 2,
       max_pipeline: 0,
       onnotice: () => {},
       connection: { application_name: 'matterflow-tx-test' },
-    });
+    };
+    const sql = postgres(url, options);
     try {
       const work = Array.from({ length: 80 }, (_, k) =>
         k % 4 === 0
