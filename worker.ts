@@ -7,15 +7,18 @@ import {
   Worker,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
+import type { Registry } from 'prom-client';
 import { digestRequester } from './src/activities/digest.js';
 import { createActivities } from './src/activities/index.js';
 import { chatCommands } from './src/api/chat-commands.js';
 import { matterService } from './src/api/matter-service.js';
+import { startDispatcher } from './src/callbacks/dispatcher.js';
 import { channelRegistry } from './src/channels/channel.js';
 import { configuredChannels } from './src/channels/configured.js';
 import type { Config } from './src/config.js';
 import type { Sql } from './src/db/client.js';
 import type { Logger } from './src/logger.js';
+import { secretBox } from './src/security/secret-box.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./src/workflows/index.ts', import.meta.url));
 
@@ -25,6 +28,10 @@ export interface WorkerOptions {
   log: Logger;
   /** A pre-built bundle; without one the worker bundles the workflow code itself. */
   workflowBundle?: WorkflowBundleOption;
+  /** Where the callback dispatcher counts; the API's registry when both run in one process. */
+  metrics?: Registry;
+  /** False on the embedded database, which serves one connection: the dispatcher then only polls. */
+  listenForCallbacks?: boolean;
 }
 
 export interface RunningWorker {
@@ -39,6 +46,8 @@ export async function startWorker({
   sql,
   log,
   workflowBundle,
+  metrics,
+  listenForCallbacks = true,
 }: WorkerOptions): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
@@ -53,6 +62,7 @@ export async function startWorker({
         temporal: client,
         taskQueue: config.taskQueue,
         actionTimeoutMs: config.actionTimeoutMs,
+        transferAlertAfter: config.transferAlertAfter,
       }),
     }).xmpp,
   );
@@ -72,7 +82,17 @@ export async function startWorker({
     activities,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
+  // Callbacks to source systems go out from every worker; the outbox's row locks keep them apart.
+  const dispatcher = await startDispatcher({
+    sql,
+    log,
+    settings: config.sourceCallbacks,
+    secrets: secretBox(config.callbackSecretKey),
+    listen: listenForCallbacks,
+    ...(metrics ? { registry: metrics } : {}),
+  });
   const done = worker.run().finally(async () => {
+    await dispatcher.stop();
     // The XMPP channel keeps a connection open.
     await channels.xmpp?.stop();
     await clientConnection.close();
@@ -83,6 +103,8 @@ export async function startWorker({
     worker,
     done,
     async stop() {
+      // Sends in flight finish and are recorded before the database goes away.
+      await dispatcher.stop();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
     },

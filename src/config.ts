@@ -20,12 +20,19 @@ const Env = Type.Object({
   ADMIN_TOKEN: Type.Optional(Type.String({ minLength: 24 })),
   LINK_SECRET: Type.Optional(Type.String({ minLength: 32 })),
   WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  CALLBACK_SECRET_KEY: Type.Optional(Type.String({ minLength: 32 })),
+  CALLBACK_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100 }),
+  CALLBACK_POLL_MS: Type.Integer({ default: 5000, minimum: 10 }),
+  CALLBACK_BACKOFF_BASE_MS: Type.Integer({ default: 1000, minimum: 1 }),
+  CALLBACK_BACKOFF_CAP_MS: Type.Integer({ default: 300000, minimum: 1 }),
+  CALLBACK_RETRY_FOR: Type.String({ default: 'P1D' }),
   ACTION_LINK_TTL: Type.String({ default: 'P7D' }),
   WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100 }),
   ACTION_TIMEOUT_MS: Type.Integer({ default: 15000, minimum: 100 }),
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1 }),
   REMINDER_CAP_PER_HOUR: Type.Integer({ default: 20, minimum: 1, maximum: 10000 }),
   REMINDER_CAP_PER_DAY: Type.Integer({ default: 100, minimum: 1, maximum: 10000 }),
+  TRANSFER_ALERT_AFTER: Type.Integer({ default: 3, minimum: 1, maximum: 1000 }),
   ...Object.fromEntries(CHANNEL_ENV_KEYS.map((k) => [k, Type.Optional(Type.String({ minLength: 1 }))])),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -100,8 +107,26 @@ export interface Config {
   logLevel: string;
   /** Reminders one person may get across all matters, unless their own caps say otherwise. */
   reminderCaps: ReminderCaps;
+  /** More transfers of one matter than this alert the manager. */
+  transferAlertAfter: number;
   channels: ChannelSettings;
+  /** Encrypts the secrets that sign callbacks to source systems. */
+  callbackSecretKey: string;
+  sourceCallbacks: SourceCallbackSettings;
 }
+
+/** How the outbox dispatcher delivers callbacks to source systems. */
+export interface SourceCallbackSettings {
+  timeoutMs: number;
+  /** A fallback: new rows wake the dispatcher at once through LISTEN/NOTIFY. */
+  pollMs: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  /** How long a callback is retried before it is marked failed; never less than a day. */
+  retryForMs: number;
+}
+
+const ONE_DAY_MS = 24 * 3_600_000;
 
 export class ConfigError extends Error {}
 
@@ -120,6 +145,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   } catch (err) {
     if (!(err instanceof CapsError)) throw err;
     throw new ConfigError('REMINDER_CAP_PER_HOUR cannot exceed REMINDER_CAP_PER_DAY');
+  }
+  let retryForMs: number;
+  try {
+    retryForMs = parseDuration(e.CALLBACK_RETRY_FOR);
+  } catch (err) {
+    throw new ConfigError(`CALLBACK_RETRY_FOR: ${(err as Error).message}`);
+  }
+  // A source down over a night must lose nothing.
+  if (retryForMs < ONE_DAY_MS) throw new ConfigError('CALLBACK_RETRY_FOR must be at least P1D');
+  if (e.CALLBACK_BACKOFF_BASE_MS > e.CALLBACK_BACKOFF_CAP_MS) {
+    throw new ConfigError('CALLBACK_BACKOFF_BASE_MS cannot exceed CALLBACK_BACKOFF_CAP_MS');
   }
   let channels: ChannelSettings;
   try {
@@ -146,6 +182,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     dbPoolMax: e.DB_POOL_MAX,
     logLevel: e.LOG_LEVEL,
     reminderCaps,
+    transferAlertAfter: e.TRANSFER_ALERT_AFTER,
     channels,
+    // Like WEBHOOK_SECRET; a deployment sets its own, so LINK_SECRET can rotate without re-sealing secrets.
+    callbackSecretKey: e.CALLBACK_SECRET_KEY ?? e.LINK_SECRET,
+    sourceCallbacks: {
+      timeoutMs: e.CALLBACK_TIMEOUT_MS,
+      pollMs: e.CALLBACK_POLL_MS,
+      backoffBaseMs: e.CALLBACK_BACKOFF_BASE_MS,
+      backoffCapMs: e.CALLBACK_BACKOFF_CAP_MS,
+      retryForMs,
+    },
   });
 }

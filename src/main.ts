@@ -22,6 +22,7 @@ const env: Record<string, string | undefined> = {
   ...process.env,
   ADMIN_TOKEN: process.env.ADMIN_TOKEN ?? secrets.adminToken,
   LINK_SECRET: process.env.LINK_SECRET ?? secrets.linkSecret,
+  CALLBACK_SECRET_KEY: process.env.CALLBACK_SECRET_KEY ?? secrets.callbackSecretKey,
 };
 const log = createLogger(process.env.LOG_LEVEL ?? 'info');
 const stops: (() => Promise<unknown>)[] = [];
@@ -62,13 +63,20 @@ try {
   if (config.adminToken) await seedAdminToken(sql, config.adminToken);
 
   installSdkLogger(log);
-  const worker = await startWorker({ config, sql, log });
-  stops.push(() => worker.stop());
   const connection = await Connection.connect({ address: config.temporalAddress });
   stops.push(() => connection.close());
   const temporal = new Client({ connection, namespace: config.namespace });
   const app = await buildApp({ config, sql, temporal, log });
   stops.push(() => app.close());
+  const worker = await startWorker({
+    config,
+    sql,
+    log,
+    metrics: app.metrics,
+    // The embedded database serves one connection, which LISTEN would keep to itself.
+    listenForCallbacks: poolMax === undefined,
+  });
+  stops.push(() => worker.stop());
   await app.listen({ host: config.host, port: config.port });
   const api = `http://${config.host}:${(app.server.address() as { port: number }).port}`;
 

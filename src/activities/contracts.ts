@@ -23,7 +23,8 @@ export type NoticeRecipient =
   | { kind: 'supervisorOf'; handlerId: string }
   | { kind: 'group'; groupId: string }
   | { kind: 'supervisorOfGroup'; groupId: string }
-  | { kind: 'subscribers'; handlerIds: string[]; groupIds: string[] };
+  /** An exception type's subscribers; `webhooks` are external systems, sent a signed POST each. */
+  | { kind: 'subscribers'; handlerIds: string[]; groupIds: string[]; webhooks?: string[] };
 
 export interface DeliverNoticeInput {
   workflowId: string;

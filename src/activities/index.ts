@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ChannelRegistry, OutboundMessage } from '../channels/channel.js';
 import { matterViewOf } from '../channels/matter-view.js';
@@ -24,7 +25,7 @@ import type {
 } from './contracts.js';
 import { isThrottled } from './contracts.js';
 import { createConvergeActivities } from './converge.js';
-import { attemptSend, channelsFor } from './delivery.js';
+import { attemptSend, channelsFor, sendClaimed } from './delivery.js';
 import { createDigestActivities } from './digest.js';
 
 export interface ActivityDeps {
@@ -172,6 +173,46 @@ export function createActivities(deps: ActivityDeps) {
     });
   }
 
+  /** An external subscriber: one signed POST through the webhook channel, keyed so a retry never repeats it. */
+  async function deliverToWebhook(input: DeliverNoticeInput, url: string): Promise<DeliveryReport> {
+    const idempotencyKey = `${input.workflowId}:${input.seq}:webhook:${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
+    const key = {
+      matterId: input.state.id,
+      seq: input.seq,
+      type: input.type,
+      onBehalfOf: null,
+      idempotencyKey,
+      recipientId: null,
+      channelType: 'webhook',
+      address: url,
+    };
+    if (!channels.has('webhook')) {
+      await claimNotification(sql, key, 'no_channel');
+      return 'no-channel';
+    }
+    const notification = await claimNotification(sql, key, 'pending');
+    if (notification.status === 'delivered') return 'already-delivered';
+    if (notification.status === 'failed') {
+      throw ApplicationFailure.create({
+        type: 'DELIVERY_FAILED',
+        message: `webhook ${url} failed before`,
+        nonRetryable: true,
+      });
+    }
+    const handler = input.state.handlerId ? await getHandler(sql, input.state.handlerId) : null;
+    const message: OutboundMessage = {
+      type: input.type,
+      matter: matterViewOf(input.state),
+      // The matter's handler: the receiver is told who holds the matter, not whom it is for.
+      handler: { id: handler?.id ?? '', name: handler?.name ?? '' },
+      actions: [],
+      idempotencyKey,
+      data: input.data,
+    };
+    const target = { type: 'webhook', address: url, settings: {} };
+    return sendClaimed(sql, channels, notification.id, target, message, url);
+  }
+
   return {
     ...createChangeNoticeActivities(deps),
     ...createDigestActivities(deps),
@@ -201,7 +242,8 @@ export function createActivities(deps: ActivityDeps) {
      */
     async deliverNotice(input: DeliverNoticeInput): Promise<DeliveryReport> {
       const recipients = await resolveRecipients(input);
-      if (recipients.length === 0) {
+      const webhooks = input.recipient.kind === 'subscribers' ? (input.recipient.webhooks ?? []) : [];
+      if (recipients.length === 0 && webhooks.length === 0) {
         await claimNotification(
           sql,
           {
@@ -218,7 +260,10 @@ export function createActivities(deps: ActivityDeps) {
         );
         return 'no-recipient';
       }
-      const outcomes = await Promise.allSettled(recipients.map((to) => deliverTo(input, to)));
+      const outcomes = await Promise.allSettled([
+        ...recipients.map((to) => deliverTo(input, to)),
+        ...webhooks.map((url) => deliverToWebhook(input, url)),
+      ]);
       const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failed.length === 0) {
         const values = outcomes.map((o) => (o as PromiseFulfilledResult<DeliveryReport>).value);

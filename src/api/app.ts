@@ -9,6 +9,7 @@ import { availableChannelTypes } from '../channels/settings.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import { secretBox } from '../security/secret-box.js';
 import { authPlugin } from './auth.js';
 import { changeService } from './change-service.js';
 import { installErrorHandler } from './errors.js';
@@ -20,6 +21,7 @@ import { calendarRoutes } from './routes/calendars.js';
 import { callbackRoutes } from './routes/callbacks.js';
 import { changeRequestRoutes } from './routes/change-requests.js';
 import { delegationRoutes } from './routes/delegations.js';
+import { exceptionFilingRoutes } from './routes/exception-filings.js';
 import { exceptionTypeRoutes } from './routes/exception-types.js';
 import { groupRoutes } from './routes/groups.js';
 import { handlerRoutes } from './routes/handlers.js';
@@ -27,9 +29,11 @@ import { healthRoutes } from './routes/health.js';
 import { matterRoutes } from './routes/matters.js';
 import { reminderRuleRoutes } from './routes/reminder-rules.js';
 import { reportRoutes } from './routes/reports.js';
+import { sourceMatterRoutes } from './routes/source-matters.js';
 import { sourceSystemRoutes } from './routes/source-systems.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { ErrorResponse } from './schemas.js';
+import { sourceIngestion } from './source-ingestion.js';
 import { installValidation } from './validation.js';
 
 export interface AppDeps {
@@ -80,7 +84,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.addSchema(ErrorResponse);
-  installMetrics(app);
+  installMetrics(app, sql);
   await app.register(authPlugin, { sql });
 
   const matters = matterService({
@@ -88,6 +92,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
     temporal,
     taskQueue: config.taskQueue,
     actionTimeoutMs: config.actionTimeoutMs,
+    transferAlertAfter: config.transferAlertAfter,
   });
   await app.register(healthRoutes, { sql, temporal });
   await app.register(handlerRoutes, { sql, channelTypes: availableChannelTypes(config.channels) });
@@ -104,10 +109,12 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   });
   await app.register(matterRoutes, { sql, matters, changes });
   await app.register(changeRequestRoutes, { sql, changes });
+  await app.register(sourceMatterRoutes, { sql, ingestion: sourceIngestion({ sql, matters, changes, log }) });
   await app.register(reminderRuleRoutes, { sql, matters });
   await app.register(calendarRoutes, { sql });
   await app.register(exceptionTypeRoutes, { sql });
-  await app.register(sourceSystemRoutes, { sql });
+  await app.register(exceptionFilingRoutes, { sql, temporal, actionTimeoutMs: config.actionTimeoutMs });
+  await app.register(sourceSystemRoutes, { sql, secrets: secretBox(config.callbackSecretKey) });
   await app.register(auditRoutes, { sql });
   await app.register(reportRoutes, { sql });
   await app.register(actionLinkRoutes, { sql, matters, linkSecret: config.linkSecret });

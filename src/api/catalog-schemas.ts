@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { SEVERITIES, SUBSCRIBER_KINDS } from '../domain/exception-type.js';
+import { ON_FILING, SEVERITIES } from '../domain/exception-type.js';
 import { CatalogCode, DateTime, Id, literals, Nullable, Text } from './schemas.js';
 
 const Versioned = {
@@ -12,10 +12,26 @@ const Versioned = {
 const Active = (what: string) => Type.Optional(Type.Boolean({ description: `${what}; true when absent` }));
 
 const Names = Type.Object({ 'zh-CN': Text(200), en: Text(200) }, { additionalProperties: false });
-const Subscriber = Type.Object(
-  { kind: literals(SUBSCRIBER_KINDS), id: Id },
-  { additionalProperties: false, description: 'a handler or a handler group, told when one is filed' },
+const Subscriber = Type.Union(
+  [
+    Type.Object(
+      { kind: literals(['handler', 'group'] as const), id: Id },
+      { additionalProperties: false, description: 'a handler or a handler group, told when one is filed' },
+    ),
+    Type.Object(
+      {
+        kind: Type.Literal('webhook'),
+        url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
+      },
+      {
+        additionalProperties: false,
+        description: 'an external system, sent a POST signed with the deployment’s webhook secret',
+      },
+    ),
+  ],
+  { description: 'told at once, with the filing and the matter, when one of this type is filed' },
 );
+const OnFiling = literals(ON_FILING);
 const FieldsSchema = Type.Record(Type.String(), Type.Unknown(), {
   description: 'JSON Schema (draft-07) of a filing\'s `fields`; type "object", references only within itself',
 });
@@ -26,6 +42,11 @@ export const ExceptionTypeInput = Type.Object(
     names: Names,
     severity: literals(SEVERITIES),
     fieldsSchema: FieldsSchema,
+    onFiling: Type.Optional({
+      ...OnFiling,
+      description:
+        'what filing does to the matter: leave it open (the default), pause its reminders while the filing is open, or return it to its source',
+    }),
     subscribers: Type.Optional(Type.Array(Subscriber, { maxItems: 50, uniqueItems: true })),
     active: Active('false stops new filings of this type'),
     description: Type.Optional(Text(2000)),
@@ -38,6 +59,7 @@ export const ExceptionTypeView = Type.Object({
   names: Names,
   severity: literals(SEVERITIES),
   fieldsSchema: FieldsSchema,
+  onFiling: OnFiling,
   subscribers: Type.Array(Subscriber),
   ...Versioned,
 });
@@ -53,6 +75,15 @@ export const SourceSystemInput = Type.Object(
       Nullable(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 })),
     ),
     rateLimitPerMinute: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 100_000 }))),
+    callbackSecret: Type.Optional(
+      Type.String({
+        minLength: 32,
+        maxLength: 256,
+        writeOnly: true,
+        description:
+          'HMAC key of the callbacks; never shown again. Absent: the previous version’s is kept, or one is generated for a callback URL',
+      }),
+    ),
     active: Active('false retires the source'),
     description: Type.Optional(Text(2000)),
   },
@@ -65,7 +96,16 @@ export const SourceSystemView = Type.Object({
   trusted: Type.Boolean(),
   callbackUrl: Nullable(Type.String()),
   rateLimitPerMinute: Nullable(Type.Integer()),
+  hasCallbackSecret: Type.Boolean(),
   ...Versioned,
+});
+
+/** The saved version; a generated callback secret is shown here, once. */
+export const SourceSystemSaved = Type.Object({
+  ...SourceSystemView.properties,
+  callbackSecret: Type.Optional(
+    Type.String({ description: 'generated for this source: keep it, it is not shown again' }),
+  ),
 });
 
 export const ExceptionTypeVersions = Type.Object({ items: Type.Array(ExceptionTypeView) });

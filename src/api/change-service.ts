@@ -20,7 +20,7 @@ import type { MatterService } from './matter-service.js';
 import type { ChangeRequestBody, MatterInputBody } from './schemas.js';
 
 /** The modifiable fields of a matter, as a change request shows them. */
-function definitionOf(row: MatterRow) {
+export function definitionOf(row: MatterRow) {
   return {
     title: row.title,
     details: row.details,
@@ -180,10 +180,18 @@ export function changeService({
   }
 
   return {
-    async propose(body: ChangeRequestBody, makerId: string): Promise<ChangeRequestRow> {
+    /** `sourceVersion`: a source's versioned write, held on the request until it is decided. */
+    async propose(
+      body: ChangeRequestBody,
+      makerId: string,
+      sourceVersion?: NewChangeRequest['sourceVersion'],
+    ): Promise<ChangeRequestRow> {
       const request = await proposal(body, makerId);
       return sql.begin(async (tx) => {
-        const inserted = await insertChangeRequest(tx, request);
+        const inserted = await insertChangeRequest(
+          tx,
+          sourceVersion ? { ...request, sourceVersion } : request,
+        );
         if ('pendingId' in inserted) {
           throw new ApiError(
             409,

@@ -16,6 +16,7 @@ import type {
   CompleteAction,
   FileExceptionAction,
   ModifyAction,
+  RejectTransferAction,
   ReleaseAction,
   ScheduledChange,
   TransferAction,
@@ -39,6 +40,7 @@ import {
   completeUpdate,
   fileExceptionUpdate,
   modifyUpdate,
+  rejectTransferUpdate,
   releaseUpdate,
   scheduleChangeUpdate,
   transferUpdate,
@@ -60,6 +62,8 @@ export interface MatterServiceDeps {
   temporal: Client;
   taskQueue: string;
   actionTimeoutMs: number;
+  /** More transfers than this alert the manager; absent, none do. */
+  transferAlertAfter?: number;
 }
 
 export interface CreateResult {
@@ -108,7 +112,13 @@ function inputFromRow(row: MatterRow): MatterInput {
   };
 }
 
-export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: MatterServiceDeps) {
+export function matterService({
+  sql,
+  temporal,
+  taskQueue,
+  actionTimeoutMs,
+  transferAlertAfter,
+}: MatterServiceDeps) {
   async function startWorkflow(
     input: MatterInput,
     workflowId: string,
@@ -284,7 +294,14 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
     },
 
     transfer(id: string, action: TransferAction) {
-      return act(id, (row) => update(row, transferUpdate, action));
+      return act(id, (row) => update(row, transferUpdate, { ...action, alertAfter: transferAlertAfter }));
+    },
+
+    /** The new handler hands a transferred matter back, with the reason, to whoever transferred it. */
+    rejectTransfer(id: string, action: RejectTransferAction) {
+      return act(id, (row) =>
+        update(row, rejectTransferUpdate, { ...action, alertAfter: transferAlertAfter }),
+      );
     },
 
     /** The catalog decides which types exist, which fields each needs, and who hears of a filing. */
@@ -304,12 +321,16 @@ export function matterService({ sql, temporal, taskQueue, actionTimeoutMs }: Mat
           problems,
         );
       }
-      const idsOf = (kind: string) => type.subscribers.filter((s) => s.kind === kind).map((s) => s.id);
+      const idsOf = (kind: 'handler' | 'group') =>
+        type.subscribers.flatMap((s) => (s.kind === kind ? [s.id] : []));
+      const webhooks = type.subscribers.flatMap((s) => (s.kind === 'webhook' ? [s.url] : []));
       const filing: FileExceptionAction = {
         ...action,
+        filingId: randomUUID(),
         eventTypeVersion: type.version,
         severity: type.severity,
-        subscribers: { handlerIds: idsOf('handler'), groupIds: idsOf('group') },
+        onFiling: type.onFiling,
+        subscribers: { handlerIds: idsOf('handler'), groupIds: idsOf('group'), webhooks },
       };
       return act(id, (row) => update(row, fileExceptionUpdate, filing));
     },

@@ -1,10 +1,33 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Sql } from '../db/client.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The app's registry, for parts of the same process (the callback dispatcher) to count in. */
+    metrics: Registry;
+  }
+}
 
 /** Per-app registry, so tests that build several apps never collide on metric names. */
-export function installMetrics(app: FastifyInstance): Registry {
+export function installMetrics(app: FastifyInstance, sql: Sql): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Read from the table, so it is right whichever worker delivers: a growing depth means a source is down.
+  new Gauge({
+    name: 'matterflow_callback_outbox_depth',
+    help: 'Callbacks to source systems not yet acknowledged (pending) or given up (failed)',
+    labelNames: ['status'],
+    registers: [registry],
+    async collect() {
+      const rows = await sql<{ status: string; n: number }[]>`
+        select status, count(*)::int as n from callback_outbox where status in ('pending', 'failed') group by status`;
+      this.reset();
+      for (const status of ['pending', 'failed']) {
+        this.set({ status }, rows.find((r) => r.status === status)?.n ?? 0);
+      }
+    },
+  });
   const duration = new Histogram({
     name: 'matterflow_http_request_duration_seconds',
     help: 'HTTP request duration by route and status',
@@ -24,5 +47,6 @@ export function installMetrics(app: FastifyInstance): Registry {
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );
+  app.decorate('metrics', registry);
   return registry;
 }

@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from '@sinclair/typebox';
 import { ROLES } from '../db/api-tokens.js';
+import { MAX_ATTACHMENTS } from '../domain/exception-type.js';
 import { MATTER_STATUSES, PRIORITIES } from '../domain/matter.js';
 import { MAX_CAP } from '../domain/reminder-caps.js';
 
@@ -323,6 +324,8 @@ export const MatterDetail = Type.Composite([
         eventType: Type.String(),
         description: Type.String(),
         fields: Type.Unknown(),
+        attachments: Type.Optional(Type.Array(Type.Unknown())),
+        status: Type.Optional(Type.String()),
         filedBy: Type.String(),
         filedAt: DateTime,
       }),
@@ -373,6 +376,19 @@ export const TransferBody = Type.Object(
   { toHandlerId: Id, reason: Text(4000) },
   { additionalProperties: false },
 );
+export const Attachment = Type.Object(
+  {
+    name: Text(200),
+    url: Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2000 }),
+    mediaType: Type.Optional(Type.String({ pattern: '^[\\w.+-]+/[\\w.+-]+$', maxLength: 100 })),
+    size: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes' })),
+  },
+  {
+    additionalProperties: false,
+    description: 'a link to a document kept elsewhere; only the link is stored',
+  },
+);
+
 export const ExceptionBody = Type.Object(
   {
     eventType: Type.String({
@@ -383,11 +399,13 @@ export const ExceptionBody = Type.Object(
     fields: Type.Optional(
       Type.Record(Type.String({ maxLength: 100 }), Type.Unknown(), { maxProperties: 50 }),
     ),
+    attachments: Type.Optional(Type.Array(Attachment, { maxItems: MAX_ATTACHMENTS })),
   },
   { additionalProperties: false },
 );
 export type CompleteBody = Static<typeof CompleteBody>;
 export type TransferBody = Static<typeof TransferBody>;
+export const RejectTransferBody = Type.Object({ reason: Text(4000) }, { additionalProperties: false });
 export type ExceptionBody = Static<typeof ExceptionBody>;
 
 export const ClaimBody = Type.Object({}, { additionalProperties: false });

@@ -14,6 +14,9 @@ const REFUSAL_STATUS: Record<string, number> = {
   [ActionRefusal.ALREADY_CLAIMED]: 409,
   [ActionRefusal.NOT_GROUP_MATTER]: 409,
   [ActionRefusal.ALREADY_ACKNOWLEDGED]: 409,
+  [ActionRefusal.FILING_CLOSED]: 409,
+  [ActionRefusal.FILING_ACKNOWLEDGED]: 409,
+  [ActionRefusal.NO_TRANSFER_TO_REJECT]: 409,
 };
 
 /** Turns what an Update or a start can throw into the API's refusals; anything else is ours (5xx). */

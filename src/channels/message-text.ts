@@ -32,7 +32,19 @@ export function linkButtons(
   return [
     ...message.actions.map((a) => ({ ...a, label: actionLabel(a.action, CARD_BUTTON_LABELS) })),
     ...(matter.link ? [{ action: null, label: `Open in ${matter.source}`, url: matter.link }] : []),
+    ...attachmentLinks(message).map((a) => ({ action: null, label: a.name, url: a.url })),
   ];
+}
+
+/** The documents an exception filing points to, as the links it was filed with. */
+export function attachmentLinks(message: OutboundMessage): { name: string; url: string }[] {
+  const given = message.data.attachments;
+  return Array.isArray(given)
+    ? given.filter(
+        (a): a is { name: string; url: string } =>
+          typeof a?.name === 'string' && typeof a?.url === 'string' && /^https?:\/\//.test(a.url),
+      )
+    : [];
 }
 
 /** In UTC, said so, for channels that cannot show each reader's own time zone. */
@@ -64,6 +76,8 @@ export function outcomeText(message: OutboundMessage): string {
       return `Completed by ${who}`;
     case 'matter.transferred':
       return `Transferred to ${who}`;
+    case 'transfer.rejected':
+      return `Handed back to ${who}`;
     case 'matter.claimed':
       return `Claimed by ${who}`;
     default:

@@ -40,7 +40,10 @@ export type NewChangeRequest = Pick<
   | 'reason'
   | 'effectiveAt'
   | 'makerId'
->;
+> & {
+  /** A source's versioned write: the version and content it holds while awaiting review. */
+  sourceVersion?: { version: number; content: Record<string, unknown> };
+};
 
 /** Inserts a pending request; when one is already pending for the same matter, returns that one's id instead. */
 export async function insertChangeRequest(
@@ -48,9 +51,11 @@ export async function insertChangeRequest(
   r: NewChangeRequest,
 ): Promise<{ created: ChangeRequestRow } | { pendingId: string }> {
   const [row] = await db<ChangeRequestRow[]>`
-    insert into change_requests (kind, matter_id, source, external_id, proposed, current, diff, reason, effective_at, maker_id)
+    insert into change_requests (kind, matter_id, source, external_id, proposed, current, diff, reason, effective_at, maker_id,
+      source_version, source_content)
     values (${r.kind}, ${r.matterId}, ${r.source}, ${r.externalId}, ${db.json(r.proposed as never)},
-      ${r.current ? db.json(r.current as never) : null}, ${db.json(r.diff as never)}, ${r.reason}, ${r.effectiveAt}, ${r.makerId})
+      ${r.current ? db.json(r.current as never) : null}, ${db.json(r.diff as never)}, ${r.reason}, ${r.effectiveAt}, ${r.makerId},
+      ${r.sourceVersion?.version ?? null}, ${r.sourceVersion ? db.json(r.sourceVersion.content as never) : null})
     on conflict (source, external_id) where status = 'pending' do nothing
     returning ${columns(db)}`;
   if (row) return { created: row };

@@ -1,12 +1,14 @@
 import type { RecordEventInput } from '../activities/contracts.js';
 import { SETTLING_EVENTS } from '../domain/outcome.js';
 import { audit } from './audit.js';
+import { enqueueCallback } from './callback-outbox.js';
 import type { Queryable, Sql } from './client.js';
+import { applyFilingEvent } from './exception-filings.js';
 import { applyProjection, matterSnapshot } from './matters.js';
 
 /**
  * One transaction per event: the log row, the projection, and what the event implies for
- * filings and links. Keyed on (matter, seq), so a retried activity changes nothing twice.
+ * filings, links and the source's callback. Keyed on (matter, seq), so a retried activity changes nothing twice.
  */
 export async function recordMatterEvent(sql: Sql, e: RecordEventInput): Promise<boolean> {
   return sql.begin(async (tx) => {
@@ -29,22 +31,19 @@ export async function recordMatterEvent(sql: Sql, e: RecordEventInput): Promise<
       reason: reasonOf(e.data),
       data: { seq: e.seq, ...e.data },
     });
-    if (e.type === 'exception.filed') {
-      await tx`
-        insert into exception_filings (matter_id, seq, event_type, description, fields, filed_by, filed_at)
-        values (${e.state.id}, ${e.seq}, ${String(e.data.eventType)}, ${String(e.data.description)},
-          ${tx.json((e.data.fields ?? {}) as never)}, ${e.actorId ?? ''}, ${e.occurredAt})
-        on conflict (matter_id, seq) do nothing`;
-    }
+    await applyFilingEvent(tx, { ...e, matterId: e.state.id });
     const reassigned = e.type === 'matter.modified' && (e.data.changes as Record<string, unknown>)?.handlerId;
     if (
       e.type === 'matter.transferred' ||
+      e.type === 'transfer.rejected' ||
       e.type === 'matter.completed' ||
       e.type === 'matter.cancelled' ||
+      e.type === 'matter.returned' ||
       reassigned
     ) {
       await revokeLinks(tx, e.state.id, e.occurredAt);
     }
+    await enqueueCallback(tx, e);
     return true;
   });
 }
@@ -83,6 +82,8 @@ export interface FilingRow {
   eventType: string;
   description: string;
   fields: Record<string, unknown>;
+  attachments: unknown[];
+  status: string;
   filedBy: string;
   filedAt: Date;
 }
@@ -90,7 +91,8 @@ export interface FilingRow {
 export async function listFilings(db: Queryable, matterId: string): Promise<FilingRow[]> {
   return [
     ...(await db<FilingRow[]>`
-      select id, seq, event_type as "eventType", description, fields, filed_by as "filedBy", filed_at as "filedAt"
+      select id, seq, event_type as "eventType", description, fields, attachments, status,
+        filed_by as "filedBy", filed_at as "filedAt"
       from exception_filings where matter_id = ${matterId} order by seq`),
   ];
 }

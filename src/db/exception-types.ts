@@ -1,4 +1,4 @@
-import type { ExceptionTypeNames, Severity, Subscriber } from '../domain/exception-type.js';
+import type { ExceptionTypeNames, OnFiling, Severity, Subscriber } from '../domain/exception-type.js';
 import { type CatalogEntry, catalogReaders, type NewVersion, nextVersion } from './catalog-versions.js';
 import type { Queryable } from './client.js';
 
@@ -7,16 +7,19 @@ export type ExceptionType = CatalogEntry & {
   names: ExceptionTypeNames;
   severity: Severity;
   fieldsSchema: Record<string, unknown>;
+  onFiling: OnFiling;
   subscribers: Subscriber[];
 };
 
 const columns = (db: Queryable) => db`
-  t.code, t.version, t.names, t.severity, t.fields_schema as "fieldsSchema", t.active, t.description,
-  t.created_by as "createdBy", t.created_at as "createdAt",
+  t.code, t.version, t.names, t.severity, t.fields_schema as "fieldsSchema", t.on_filing as "onFiling",
+  t.active, t.description, t.created_by as "createdBy", t.created_at as "createdAt",
   coalesce((
-    select json_agg(json_build_object(
-      'kind', case when s.handler_id is null then 'group' else 'handler' end,
-      'id', coalesce(s.handler_id, s.group_id)) order by s.position)
+    select json_agg(case
+      when s.webhook_url is not null then json_build_object('kind', 'webhook', 'url', s.webhook_url)
+      else json_build_object(
+        'kind', case when s.handler_id is null then 'group' else 'handler' end,
+        'id', coalesce(s.handler_id, s.group_id)) end order by s.position)
     from exception_type_subscribers s where s.code = t.code and s.version = t.version
   ), '[]') as subscribers`;
 
@@ -26,12 +29,14 @@ export const listExceptionTypes = readers.list;
 
 /** The subscribers that name no handler or group, in the order given. */
 export async function unknownSubscribers(db: Queryable, subscribers: Subscriber[]): Promise<Subscriber[]> {
-  const ids = (kind: Subscriber['kind']) => subscribers.filter((s) => s.kind === kind).map((s) => s.id);
-  const found = await db<Subscriber[]>`
+  const ids = (kind: 'handler' | 'group') => subscribers.flatMap((s) => (s.kind === kind ? [s.id] : []));
+  const found = await db<{ kind: string; id: string }[]>`
     select 'handler' as kind, id from handlers where id = any(${ids('handler')}::text[])
     union all
     select 'group' as kind, id from handler_groups where id = any(${ids('group')}::text[])`;
-  return subscribers.filter((s) => !found.some((f) => f.kind === s.kind && f.id === s.id));
+  return subscribers.filter(
+    (s) => s.kind !== 'webhook' && !found.some((f) => f.kind === s.kind && f.id === s.id),
+  );
 }
 
 /** Appends the next version of `code`, its subscribers with it. */
@@ -40,9 +45,10 @@ export async function addExceptionTypeVersion(
   t: NewVersion<ExceptionType>,
 ): Promise<ExceptionType> {
   const [row] = await db<{ version: number }[]>`
-    insert into exception_types (code, version, names, severity, fields_schema, active, description, created_by)
+    insert into exception_types (code, version, names, severity, fields_schema, on_filing, active, description,
+      created_by)
     values (${t.code}, ${nextVersion(db, 'exception_types', t.code)}, ${db.json(t.names as never)}, ${t.severity},
-      ${db.json(t.fieldsSchema as never)}, ${t.active}, ${t.description}, ${t.createdBy})
+      ${db.json(t.fieldsSchema as never)}, ${t.onFiling}, ${t.active}, ${t.description}, ${t.createdBy})
     returning version`;
   const version = row!.version;
   if (t.subscribers.length > 0) {
@@ -53,6 +59,7 @@ export async function addExceptionTypeVersion(
         position,
         handler_id: s.kind === 'handler' ? s.id : null,
         group_id: s.kind === 'group' ? s.id : null,
+        webhook_url: s.kind === 'webhook' ? s.url : null,
       })),
     )}`;
   }

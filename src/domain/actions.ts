@@ -1,4 +1,5 @@
 import { ActionRefusal, Refusal } from './errors.js';
+import type { Attachment, OnFiling } from './exception-type.js';
 import { type MatterState, PRIORITIES, type Priority } from './matter.js';
 import type { ReminderRule } from './reminder-rule.js';
 import { parseSchedule, RuleError } from './schedule.js';
@@ -17,6 +18,14 @@ export interface CompleteAction extends Acting {
 export interface TransferAction extends Acting {
   toHandlerId: string;
   reason: string;
+  /** Set by the API from configuration: more transfers than this alert the manager. */
+  alertAfter?: number;
+}
+
+/** The new handler hands a transferred matter back to whoever transferred it. */
+export interface RejectTransferAction extends Acting {
+  reason: string;
+  alertAfter?: number;
 }
 
 export interface FileExceptionAction extends Acting {
@@ -26,7 +35,22 @@ export interface FileExceptionAction extends Acting {
   /** Set by the API from the catalog: the type's version filed against, and who must hear of it. */
   eventTypeVersion?: number;
   severity?: string;
-  subscribers?: { handlerIds: string[]; groupIds: string[] };
+  subscribers?: { handlerIds: string[]; groupIds: string[]; webhooks?: string[] };
+  /** Set by the API: the filing's id, so notices can name it before the record exists. */
+  filingId?: string;
+  attachments?: Attachment[];
+  /** The type's disposition; absent is `leave_open`. */
+  onFiling?: OnFiling;
+}
+
+/** A subscriber takes up a filing (`acknowledged`) or settles it (`closed`), with a note. */
+export interface FilingAction {
+  actorId: string;
+  filingId: string;
+  /** The seq of the filing's `exception.filed` event. */
+  filingSeq: number;
+  step: 'acknowledged' | 'closed';
+  note?: string;
 }
 
 const TEXT_LIMIT = 4000;
@@ -73,6 +97,23 @@ export function checkTransfer(state: MatterState, action: TransferAction): void 
       'a matter cannot be transferred to its current handler',
     );
   }
+}
+
+export function checkRejectTransfer(state: MatterState, action: RejectTransferAction): void {
+  requireOpenAndHandler(state, action);
+  requireText(action.reason, 'reason', true);
+  const last = state.lastTransfer;
+  if (!last || last.to !== state.handlerId) {
+    throw new Refusal(
+      ActionRefusal.NO_TRANSFER_TO_REJECT,
+      'the matter did not come to its handler by a transfer that can still be rejected',
+    );
+  }
+}
+
+/** More transfers than the threshold: the matter is passed around instead of handled. */
+export function transferAlertDue(transferCount: number, alertAfter: number | undefined): boolean {
+  return alertAfter !== undefined && transferCount > alertAfter;
 }
 
 export function checkFileException(state: MatterState, action: FileExceptionAction): void {
@@ -127,6 +168,23 @@ export function changesOf(state: MatterState, action: ModifyAction): Changes {
     if (!sameValue(state[field], to)) changes[field] = { from: state[field], to };
   }
   return changes;
+}
+
+/** The API checked the filing's record; the workflow refuses only what its own state rules out. */
+export function checkFilingAction(state: MatterState, action: FilingAction): void {
+  requireOpen(state);
+  requireText(action.note, 'note', action.step === 'closed');
+  // A filing from before they were tracked is not in the list; the API checked its record.
+  const filing = state.filings?.find((f) => f.seq === action.filingSeq);
+  if (filing?.status === 'closed') {
+    throw new Refusal(ActionRefusal.FILING_CLOSED, `exception filing ${action.filingId} is already closed`);
+  }
+  if (filing?.status === 'acknowledged' && action.step === 'acknowledged') {
+    throw new Refusal(
+      ActionRefusal.FILING_ACKNOWLEDGED,
+      `exception filing ${action.filingId} is already acknowledged`,
+    );
+  }
 }
 
 function requireOpen(state: MatterState): void {

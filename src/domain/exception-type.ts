@@ -4,11 +4,25 @@ import addFormats from 'ajv-formats';
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-export const SUBSCRIBER_KINDS = ['handler', 'group'] as const;
-export interface Subscriber {
-  kind: (typeof SUBSCRIBER_KINDS)[number];
-  id: string;
+export const SUBSCRIBER_KINDS = ['handler', 'group', 'webhook'] as const;
+/** A person, a group's members, or an external system told by a signed POST to its URL. */
+export type Subscriber = { kind: 'handler' | 'group'; id: string } | { kind: 'webhook'; url: string };
+
+/** What filing a type does to its matter besides telling the subscribers. */
+export const ON_FILING = ['leave_open', 'pause_reminders', 'return_to_source'] as const;
+export type OnFiling = (typeof ON_FILING)[number];
+
+export const FILING_STATUSES = ['open', 'acknowledged', 'closed'] as const;
+export type FilingStatus = (typeof FILING_STATUSES)[number];
+
+/** A document kept elsewhere that the filing points to; matterflow stores the link, never the file. */
+export interface Attachment {
+  name: string;
+  url: string;
+  mediaType?: string;
+  size?: number;
 }
+export const MAX_ATTACHMENTS = 20;
 
 export interface ExceptionTypeNames {
   'zh-CN': string;

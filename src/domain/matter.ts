@@ -1,7 +1,8 @@
 import type { ScheduledChange } from './actions.js';
 import type { ReminderRule } from './reminder-rule.js';
 
-export const MATTER_STATUSES = ['open', 'completed', 'cancelled'] as const;
+/** `returned`: an exception filing sent the matter back to its source. */
+export const MATTER_STATUSES = ['open', 'completed', 'cancelled', 'returned'] as const;
 export type MatterStatus = (typeof MATTER_STATUSES)[number];
 
 export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
@@ -50,6 +51,21 @@ export interface MatterState extends MatterInput {
   progress?: ReminderProgress;
   /** When the handler acknowledged the matter; the escalation ladder climbs no further. */
   acknowledgedAt?: string | null;
+  /** Exception filings by the seq of their `exception.filed`; absent in runs from before they were tracked. */
+  filings?: FilingState[];
+  /**
+   * How long the reminder clock of the assignment made at `assignedAt` stood still for filings that pause
+   * reminders, and since when it stands still now (null while it runs).
+   */
+  pause?: { assignedAt: string; ms: number; since: string | null } | null;
+  /** The transfer that gave the current handler the matter, while they may still reject it back. */
+  lastTransfer?: { from: string; to: string; at: string } | null;
+}
+
+export interface FilingState {
+  seq: number;
+  status: 'open' | 'acknowledged' | 'closed';
+  pausesReminders: boolean;
 }
 
 /** Slots are the rule's own times in epoch ms, before quiet hours moved them. */
@@ -75,6 +91,11 @@ export const EVENT_TYPES = [
   'matter.claimed',
   'matter.released',
   'matter.acknowledged',
+  'exception.acknowledged',
+  'exception.closed',
+  'matter.returned',
+  'transfer.rejected',
+  'matter.transfer-alert',
 ] as const;
 export type MatterEventType = (typeof EVENT_TYPES)[number];
 

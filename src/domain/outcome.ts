@@ -2,6 +2,7 @@
 export const SETTLING_EVENTS = [
   'matter.completed',
   'matter.transferred',
+  'transfer.rejected',
   'matter.cancelled',
   'matter.claimed',
   'matter.released',
@@ -10,6 +11,7 @@ export const SETTLING_EVENTS = [
 const VERBS: Record<string, string> = {
   'matter.completed': 'Completed',
   'matter.transferred': 'Transferred',
+  'transfer.rejected': 'Handed back',
   'matter.cancelled': 'Cancelled',
   'matter.claimed': 'Claimed',
   'matter.released': 'Released to the group',

@@ -468,3 +468,22 @@ export function rebaseProgress(input: EngineInput): Progress {
     acknowledgedAt: input.acknowledgedAt,
   };
 }
+
+/**
+ * After the assignment's clock stood still for `pausedMs` (`input` already counts from the later start): what
+ * went out moves with it, so the rule goes on where it stopped instead of catching up. Before-due reminders
+ * are tied to the due time; those that fell in the pause are dropped.
+ */
+export function resumeProgress(input: EngineInput, pausedMs: number): Progress {
+  const shift = (t: number | null) => (t === null ? null : t + pausedMs);
+  const dueSlots = beforeDueSlots(input, input.context.calendar);
+  return {
+    remindersSent: input.remindersSent,
+    lastReminderSlot: shift(input.lastReminderSlot),
+    beforeDueSent: Math.max(input.beforeDueSent, dueSlots.filter((t) => t <= input.now).length),
+    lastBeforeDueSlot: input.lastBeforeDueSlot,
+    ladderSent: input.ladderSent,
+    lastLadderSlot: input.lastLadderSlot.map(shift),
+    acknowledgedAt: input.acknowledgedAt,
+  };
+}

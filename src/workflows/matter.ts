@@ -29,15 +29,20 @@ import {
   checkClaim,
   checkComplete,
   checkFileException,
+  checkFilingAction,
   checkModify,
+  checkRejectTransfer,
   checkRelease,
   checkSchedule,
   checkTransfer,
   type FileExceptionAction,
+  type FilingAction,
   type ModifyAction,
+  type RejectTransferAction,
   type ReleaseAction,
   type ScheduledChange,
   type TransferAction,
+  transferAlertDue,
 } from '../domain/actions.js';
 import { ROUND_THE_CLOCK } from '../domain/calendar.js';
 import { ActionRefusal, Refusal } from '../domain/errors.js';
@@ -50,6 +55,7 @@ import {
   type Progress,
   planNotice,
   rebaseProgress,
+  resumeProgress,
 } from '../domain/planner.js';
 import { type LadderTarget, parseSchedule, type Schedule } from '../domain/schedule.js';
 import { DELIVERY_ACTIVITY_OPTIONS } from './delivery-options.js';
@@ -60,7 +66,9 @@ import {
   claimUpdate,
   completeUpdate,
   fileExceptionUpdate,
+  filingUpdate,
   modifyUpdate,
+  rejectTransferUpdate,
   releaseUpdate,
   scheduleChangeUpdate,
   stateQuery,
@@ -86,7 +94,9 @@ const { deliverNotice, convergeMessages } = proxyActivities<MatterActivities>(DE
 const CLOSES_CARDS: ReadonlySet<MatterEventType> = new Set([
   'matter.completed',
   'matter.transferred',
+  'transfer.rejected',
   'matter.cancelled',
+  'matter.returned',
 ]);
 
 type Notice = Omit<DeliverNoticeInput, 'workflowId'>;
@@ -170,13 +180,29 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       ...progressOf(),
       schedule: schedule(),
       context: planning,
-      assignedAt: Date.parse(state.assignedAt),
+      assignedAt: Date.parse(state.assignedAt) + pausedMs(),
       dueAt: state.dueAt ? Date.parse(state.dueAt) : null,
       now: nowMs(),
     };
   }
 
-  const planFromState = (): Planned | null => planNotice(engineInput());
+  const planFromState = (): Planned | null => (paused() ? null : planNotice(engineInput()));
+
+  /** Reminders and the ladder wait while a filing whose type pauses them is open. */
+  const paused = (): boolean => (state.filings ?? []).some((f) => f.pausesReminders && f.status !== 'closed');
+
+  /** Time the current assignment's clock stood still; a pause of an earlier assignment does not count. */
+  const pausedMs = (): number => (state.pause?.assignedAt === state.assignedAt ? state.pause.ms : 0);
+
+  /** The last pausing filing closed: the clock goes on from where it stood, without catching up. */
+  function resume(): void {
+    const since = state.pause?.since;
+    if (!since) return;
+    const stood = nowMs() - Math.max(Date.parse(since), Date.parse(state.assignedAt));
+    state.pause = { assignedAt: state.assignedAt, ms: pausedMs() + stood, since: null };
+    keep(resumeProgress(engineInput(), stood));
+    planVersion += 1;
+  }
 
   /**
    * The calendar a rule counts on and a handler's quiet hours; read before an assignment or a
@@ -274,6 +300,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     state.assignedAt = nowIso();
     keep(NOTHING_SENT);
     state.acknowledgedAt = null;
+    state.lastTransfer = null;
     planVersion += 1;
     publishSearchAttributes();
   }
@@ -323,10 +350,11 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       }
       // The lookup yielded: another action may have landed meanwhile.
       refuseOn(() => checkTransfer(state, action));
-      const from = state.handlerId;
+      const from = state.handlerId!;
       state.transferCount += 1;
       planning = context;
       assignTo(target.id);
+      state.lastTransfer = { from, to: target.id, at: state.assignedAt };
       const event = await record('matter.transferred', action.actorId, {
         from,
         to: target.id,
@@ -337,10 +365,53 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
         from,
         reason: action.reason,
       });
+      await alertOnTransfers(action);
       return { seq: event.seq, state: event.after };
     },
     { validator: (action) => refuseOn(() => checkTransfer(state, action)) },
   );
+
+  setHandler(
+    rejectTransferUpdate,
+    async (action: RejectTransferAction): Promise<ActionResult> => {
+      const back = state.lastTransfer!.from;
+      const [target, context] = await Promise.all([findHandler(back), contextFor(back)]);
+      if (!target?.active) {
+        throw ApplicationFailure.create({
+          type: ActionRefusal.UNKNOWN_HANDLER,
+          message: `the handler who transferred it (${back}) is no longer active; transfer it to someone else`,
+          nonRetryable: true,
+        });
+      }
+      refuseOn(() => checkRejectTransfer(state, action));
+      const from = state.handlerId!;
+      state.transferCount += 1;
+      planning = context;
+      // Handed back, not on: the one who transferred it may only transfer it anew, not reject it.
+      assignTo(back);
+      const event = await record('transfer.rejected', action.actorId, {
+        from,
+        to: back,
+        reason: action.reason,
+        ...actingFor(action),
+      });
+      enqueue(event, 'transfer.rejected', { kind: 'handler', handlerId: back }, HANDLER_ACTIONS, {
+        from,
+        reason: action.reason,
+      });
+      await alertOnTransfers(action);
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkRejectTransfer(state, action)) },
+  );
+
+  /** A matter passed around more than the threshold is brought to the new handler's supervisor. */
+  async function alertOnTransfers(action: { alertAfter?: number }): Promise<void> {
+    if (!transferAlertDue(state.transferCount, action.alertAfter) || !patched('transfer-alert')) return;
+    const data = { transfers: state.transferCount, alertAfter: action.alertAfter! };
+    const event = await record('matter.transfer-alert', null, data);
+    enqueue(event, 'matter.transfer-alert', escalationRecipient(), [], data);
+  }
 
   setHandler(
     fileExceptionUpdate,
@@ -352,17 +423,72 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
         ...(action.severity !== undefined ? { severity: action.severity } : {}),
         description: action.description,
         fields: action.fields ?? {},
+        ...(action.filingId !== undefined ? { filingId: action.filingId } : {}),
+        ...(action.attachments?.length ? { attachments: action.attachments } : {}),
+        ...(action.onFiling !== undefined ? { onFiling: action.onFiling } : {}),
         ...actingFor(action),
       };
+      // Runs filed before dispositions existed replay as they ran: the filing leaves the matter open.
+      const returned = patched('exception-disposition') && dispose(action);
       const event = await record('exception.filed', action.actorId, filing);
       enqueue(event, 'exception.filed', escalationRecipient(), [], filing);
       const subscribers = action.subscribers;
-      if (subscribers && subscribers.handlerIds.length + subscribers.groupIds.length > 0) {
+      const count = subscribers
+        ? subscribers.handlerIds.length + subscribers.groupIds.length + (subscribers.webhooks?.length ?? 0)
+        : 0;
+      if (subscribers && count > 0) {
         enqueue(event, 'exception.filed', { kind: 'subscribers', ...subscribers }, [], filing);
+      }
+      if (returned) {
+        const data = {
+          filingId: action.filingId ?? null,
+          eventType: action.eventType,
+          reason: action.description,
+        };
+        const back = await record('matter.returned', action.actorId, { ...data, ...actingFor(action) });
+        enqueue(back, 'matter.returned', assignee(), [], data);
       }
       return { seq: event.seq, state: event.after };
     },
     { validator: (action) => refuseOn(() => checkFileException(state, action)) },
+  );
+
+  /**
+   * Tracks the filing about to be recorded (the next seq) and applies its type's disposition before anything
+   * yields, so no other action lands in between. True when the matter goes back to its source.
+   */
+  function dispose(action: FileExceptionAction): boolean {
+    const pausesReminders = action.onFiling === 'pause_reminders';
+    if (pausesReminders && !paused()) {
+      state.pause = { assignedAt: state.assignedAt, ms: pausedMs(), since: nowIso() };
+    }
+    state.filings = [...(state.filings ?? []), { seq: state.seq + 1, status: 'open', pausesReminders }];
+    planVersion += 1;
+    if (action.onFiling !== 'return_to_source') return false;
+    state.status = 'returned';
+    publishSearchAttributes();
+    return true;
+  }
+
+  setHandler(
+    filingUpdate,
+    async (action: FilingAction): Promise<ActionResult> => {
+      const known = state.filings?.find((f) => f.seq === action.filingSeq);
+      const others = (state.filings ?? []).filter((f) => f.seq !== action.filingSeq);
+      state.filings = [
+        ...others,
+        { seq: action.filingSeq, status: action.step, pausesReminders: known?.pausesReminders ?? false },
+      ].sort((a, b) => a.seq - b.seq);
+      if (action.step === 'closed' && !paused()) resume();
+      const type = action.step === 'closed' ? 'exception.closed' : 'exception.acknowledged';
+      const event = await record(type, action.actorId, {
+        filingId: action.filingId,
+        filingSeq: action.filingSeq,
+        note: action.note ?? null,
+      });
+      return { seq: event.seq, state: event.after };
+    },
+    { validator: (action) => refuseOn(() => checkFilingAction(state, action)) },
   );
 
   async function applyModify(action: ModifyAction): Promise<ActionResult> {

@@ -5,7 +5,9 @@ import type {
   ClaimAction,
   CompleteAction,
   FileExceptionAction,
+  FilingAction,
   ModifyAction,
+  RejectTransferAction,
   ReleaseAction,
   ScheduledChange,
   TransferAction,
@@ -23,6 +25,7 @@ export interface ActionResult {
 export const stateQuery = defineQuery<MatterState>('state');
 export const completeUpdate = defineUpdate<ActionResult, [CompleteAction]>('complete');
 export const transferUpdate = defineUpdate<ActionResult, [TransferAction]>('transfer');
+export const rejectTransferUpdate = defineUpdate<ActionResult, [RejectTransferAction]>('rejectTransfer');
 export const fileExceptionUpdate = defineUpdate<ActionResult, [FileExceptionAction]>('fileException');
 export const modifyUpdate = defineUpdate<ActionResult, [ModifyAction]>('modify');
 export const cancelUpdate = defineUpdate<ActionResult, [CancelAction]>('cancel');
@@ -35,3 +38,6 @@ export const acknowledgeUpdate = defineUpdate<ActionResult, [AcknowledgeAction]>
 export const reminderHeldSignal = defineSignal<[{ digestAt: string }]>('reminderHeld');
 
 export const digestWorkflowId = (recipientId: string): string => `reminder-digest:${recipientId}`;
+
+/** A subscriber acknowledges or closes an exception filing; closing one that paused reminders resumes them. */
+export const filingUpdate = defineUpdate<ActionResult, [FilingAction]>('exceptionFiling');

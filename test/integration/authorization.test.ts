@@ -97,6 +97,18 @@ async function pendingChange(c: Ctx): Promise<string> {
   return res.body.id;
 }
 
+/** An exception filed by the own handler on the own matter; its id. */
+async function newFiling(c: Ctx): Promise<string> {
+  const res = await call(stack, 'POST', `/v1/matters/${c.ownMatter}/exceptions`, {
+    token: own.token,
+    body: { eventType: 'OTHER', description: 'authz' },
+  });
+  if (res.status !== 200) throw new Error(`filing: ${res.status} ${JSON.stringify(res.body)}`);
+  const [row] = await stack.sql<{ id: string }[]>`
+    select id from exception_filings where matter_id = ${c.ownMatter}`;
+  return row!.id;
+}
+
 const TABLE: Record<string, Row> = {
   'GET /healthz': { request: async () => ({ path: '/healthz' }), expect: everyone(200) },
   'GET /readyz': { request: async () => ({ path: '/readyz' }), expect: everyone(200) },
@@ -196,6 +208,11 @@ const TABLE: Record<string, Row> = {
     }),
     expect: only({ 'handler:own': 200 }, 403),
   },
+  // Allowed for its handler, who gets 409 here: this matter came by assignment, not by a transfer.
+  'POST /v1/matters/{id}/reject-transfer': {
+    request: async (c) => ({ path: `/v1/matters/${c.ownMatter}/reject-transfer`, body: { reason: 'r' } }),
+    expect: only({ 'handler:own': 409 }, 403),
+  },
   'POST /v1/matters/{id}/exceptions': {
     request: async (c) => ({
       path: `/v1/matters/${c.ownMatter}/exceptions`,
@@ -275,6 +292,26 @@ const TABLE: Record<string, Row> = {
     request: async () => ({ path: '/v1/exception-types' }),
     expect: only({}, 200),
   },
+  'GET /v1/exception-filings': {
+    request: async () => ({ path: '/v1/exception-filings?limit=1' }),
+    expect: only({ 'source:own': 403, 'source:other': 403 }, 200),
+  },
+  // The own handler filed it; the seeded type OTHER has no subscribers, so only managers may act on it.
+  'GET /v1/exception-filings/{id}': {
+    request: async (c) => ({ path: `/v1/exception-filings/${await newFiling(c)}` }),
+    expect: only({ 'source:own': 403, 'source:other': 403, 'handler:other': 404 }, 200),
+  },
+  'POST /v1/exception-filings/{id}/acknowledge': {
+    request: async (c) => ({ path: `/v1/exception-filings/${await newFiling(c)}/acknowledge`, body: {} }),
+    expect: only({ admin: 200, manager: 200 }, 403),
+  },
+  'POST /v1/exception-filings/{id}/close': {
+    request: async (c) => ({
+      path: `/v1/exception-filings/${await newFiling(c)}/close`,
+      body: { note: 'settled' },
+    }),
+    expect: only({ admin: 200, manager: 200 }, 403),
+  },
   'GET /v1/exception-types/{code}': {
     request: async () => ({ path: '/v1/exception-types/OTHER' }),
     expect: only({}, 200),
@@ -297,6 +334,50 @@ const TABLE: Record<string, Row> = {
       return { path: '/v1/source-systems/authz-listed' };
     },
     expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200 }, 403),
+  },
+  'GET /v1/source-systems/{code}/callbacks': {
+    request: async () => ({ path: `/v1/source-systems/${OWN_SOURCE}/callbacks` }),
+    expect: only({ admin: 200, manager: 200, auditor: 200 }, 403),
+  },
+  // Allowed for an admin only, who gets 404 here: no such callback to send again.
+  'POST /v1/source-systems/{code}/callbacks/{id}/retry': {
+    request: async () => ({ path: `/v1/source-systems/${OWN_SOURCE}/callbacks/${randomUUID()}/retry` }),
+    expect: only({ admin: 404 }, 403),
+  },
+  // A source writes only its own matters (an admin may for it); staff may read and reconcile.
+  'PUT /v1/sources/{source}/matters/{externalId}': {
+    request: async () => ({
+      path: `/v1/sources/${OWN_SOURCE}/matters/${randomUUID()}`,
+      body: { version: 1, title: 'Versioned', handlerId: own.id },
+    }),
+    expect: only({ admin: 201, 'source:own': 201 }, 403),
+  },
+  'DELETE /v1/sources/{source}/matters/{externalId}': {
+    request: async () => {
+      const externalId = randomUUID();
+      const res = await call(stack, 'PUT', `/v1/sources/${OWN_SOURCE}/matters/${externalId}`, {
+        token: tokens['source:own'],
+        body: { version: 1, title: 'To cancel', handlerId: own.id },
+      });
+      if (res.status !== 201) throw new Error(`pushing: ${res.status} ${JSON.stringify(res.body)}`);
+      return { path: `/v1/sources/${OWN_SOURCE}/matters/${externalId}?version=2` };
+    },
+    expect: only({ admin: 200, 'source:own': 200 }, 403),
+  },
+  'POST /v1/sources/{source}/matters/bulk': {
+    request: async () => ({
+      path: `/v1/sources/${OWN_SOURCE}/matters/bulk`,
+      body: { items: [{ externalId: randomUUID(), version: 1, title: 'Bulk', handlerId: own.id }] },
+    }),
+    expect: only({ admin: 200, 'source:own': 200 }, 403),
+  },
+  'POST /v1/sources/{source}/reconcile': {
+    request: async () => ({ path: `/v1/sources/${OWN_SOURCE}/reconcile`, body: { openExternalIds: [] } }),
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200, 'source:own': 200 }, 403),
+  },
+  'GET /v1/sources/{source}/stale-updates': {
+    request: async () => ({ path: `/v1/sources/${OWN_SOURCE}/stale-updates` }),
+    expect: only({ admin: 200, manager: 200, reviewer: 200, auditor: 200, 'source:own': 200 }, 403),
   },
   'POST /v1/reminder-rules/preview': {
     request: async () => ({

@@ -43,6 +43,13 @@ export async function startStack(
     ADMIN_TOKEN: adminToken,
     LOG_LEVEL: 'warn',
     WEBHOOK_TIMEOUT_MS: '3000',
+    // Every stack's dispatcher may pick any test's callback, as replicas of one deployment do, so all
+    // share one key and one (shrunk) schedule: a 200 ms cap stands in for the real 5 min.
+    CALLBACK_SECRET_KEY: 'test-callback-secret-key-shared-by-every-stack',
+    CALLBACK_BACKOFF_BASE_MS: '20',
+    CALLBACK_BACKOFF_CAP_MS: '200',
+    CALLBACK_POLL_MS: '1000',
+    CALLBACK_TIMEOUT_MS: '2000',
     ...options.env,
   };
   const log = createLogger('warn');

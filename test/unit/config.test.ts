@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       port: 3000,
       publicBaseUrl: 'http://127.0.0.1:3000',
       reminderCaps: { perHour: 20, perDay: 100 },
+      transferAlertAfter: 3,
       channels: {
         timeoutMs: 10_000,
         email: null,
@@ -58,7 +59,27 @@ describe('loadConfig', () => {
       actionTimeoutMs: 15_000,
       dbPoolMax: 10,
       logLevel: 'info',
+      callbackSecretKey: LINK_SECRET,
+      sourceCallbacks: {
+        timeoutMs: 10_000,
+        pollMs: 5_000,
+        backoffBaseMs: 1_000,
+        backoffCapMs: 300_000,
+        retryForMs: 24 * 3_600_000,
+      },
     });
+  });
+
+  it('when callbacks would be retried for less than a day, or back off from above their cap, then it refuses', () => {
+    expect(configError({ LINK_SECRET, CALLBACK_RETRY_FOR: 'PT12H' }).message).toContain(
+      'CALLBACK_RETRY_FOR must be at least P1D',
+    );
+    expect(
+      configError({ LINK_SECRET, CALLBACK_BACKOFF_BASE_MS: '5000', CALLBACK_BACKOFF_CAP_MS: '1000' }).message,
+    ).toContain('CALLBACK_BACKOFF_BASE_MS cannot exceed CALLBACK_BACKOFF_CAP_MS');
+    expect(loadConfig({ LINK_SECRET, CALLBACK_SECRET_KEY: 'k'.repeat(32) }).callbackSecretKey).toBe(
+      'k'.repeat(32),
+    );
   });
 
   it('when the env is given explicitly, then process.env is not consulted', () => {

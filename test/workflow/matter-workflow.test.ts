@@ -10,13 +10,11 @@
  * - The test server's clock starts at real "now", so each matter's `createdAt` is `env.currentTimeMs()`.
  */
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { Context } from '@temporalio/activity';
 import { Client, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type {
   DeliverNoticeInput,
@@ -42,10 +40,8 @@ import {
   stateQuery,
   transferUpdate,
 } from '../../src/workflows/messages.js';
-import { MatterHandler, MatterStatus, SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
-import { startTimeSkipping } from '../support/time-skipping.js';
-
-const WORKFLOWS_PATH = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
+import { MatterHandler, MatterStatus } from '../../src/workflows/search-attributes.js';
+import { startMatterEnvironment } from '../support/time-skipping.js';
 
 const SECOND = 1000;
 const HOUR = 3600 * SECOND;
@@ -66,16 +62,7 @@ let env: TestWorkflowEnvironment;
 let workflowBundle: WorkflowBundle;
 
 beforeAll(async () => {
-  [env, workflowBundle] = await Promise.all([
-    startTimeSkipping(),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }),
-  ]);
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(
-      SEARCH_ATTRIBUTES.map((key) => [key.name, encodeSearchAttributeIndexedValueType(key.type)!]),
-    ),
-  });
+  ({ env, workflowBundle } = await startMatterEnvironment());
 }, 120_000);
 
 afterAll(async () => {

@@ -35,17 +35,18 @@ export const exceptionTypeRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = asyn
     },
     async (request, reply) => {
       const actor = principalOf(request);
-      const { subscribers = [], active = true, description, ...type } = request.body;
+      const { subscribers = [], active = true, description, onFiling = 'leave_open', ...type } = request.body;
       checkSchema(type.fieldsSchema);
       const saved = await saveVersion(sql, actor.subject, 'exception_type', async (tx) => {
         const unknown = await unknownSubscribers(tx, subscribers);
         if (unknown.length > 0) {
-          const named = unknown.map((s) => `${s.kind} "${s.id}"`).join(', ');
+          const named = unknown.map((s) => `${s.kind} "${'id' in s ? s.id : s.url}"`).join(', ');
           throw unprocessable('UNKNOWN_SUBSCRIBER', `no such subscriber: ${named}`);
         }
         return addExceptionTypeVersion(tx, {
           ...type,
           subscribers,
+          onFiling,
           active,
           description: description ?? null,
           createdBy: actor.subject,

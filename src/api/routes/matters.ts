@@ -36,6 +36,7 @@ import {
   MatterList,
   MatterListQuery,
   PendingReview,
+  RejectTransferBody,
   ReleaseBody,
   TransferBody,
 } from '../schemas.js';
@@ -296,6 +297,22 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
     },
     async (request) =>
       matters.transfer(request.params.id, {
+        ...(await matters.actorOn(principalOf(request).subject, await matters.load(request.params.id))),
+        ...request.body,
+      }),
+  );
+
+  app.post(
+    '/v1/matters/:id/reject-transfer',
+    {
+      preHandler: requireRole('handler'),
+      schema: actionSchema(
+        'Hand a transferred matter back, with the reason, to whoever transferred it (its new handler)',
+        RejectTransferBody,
+      ),
+    },
+    async (request) =>
+      matters.rejectTransfer(request.params.id, {
         ...(await matters.actorOn(principalOf(request).subject, await matters.load(request.params.id))),
         ...request.body,
       }),
