@@ -20,10 +20,14 @@ import { installSdkLogger, startWorker, WORKFLOWS_PATH } from '../worker.js';
 
 /**
  * B1 seed: matters created per second through the API, beside bare `workflow.start` of an empty
- * workflow on the same dev server in the same run.
+ * workflow on the same dev server in the same run. Then one bulk push of BULK_COUNT matters by a
+ * source, beside as many bare starts at the bulk's own concurrency.
  */
 const COUNT = Number(process.env.BENCH_COUNT ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const BULK_COUNT = Number(process.env.BENCH_BULK_COUNT ?? 1000);
+/** What the bulk route keeps in flight (src/api/source-ingestion.ts). */
+const BULK_CONCURRENCY = 24;
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 
 async function timed(count: number, concurrency: number, one: (i: number) => Promise<void>) {
@@ -117,6 +121,37 @@ const matterflow = await timed(COUNT, CONCURRENCY, async () => {
   await res.arrayBuffer();
 });
 
+await fetch(`${api}/v1/source-systems`, {
+  method: 'POST',
+  headers: auth,
+  body: JSON.stringify({ code: 'bench-bulk', name: 'Bench bulk', trusted: true }),
+});
+const bulkFloor = await timed(BULK_COUNT, BULK_CONCURRENCY, async () => {
+  await client.workflow.start('emptyWorkflow', {
+    taskQueue: 'bench-empty',
+    workflowId: `bulk-floor-${randomUUID()}`,
+  });
+});
+const bulkStarted = performance.now();
+const bulkRes = await fetch(`${api}/v1/sources/bench-bulk/matters/bulk`, {
+  method: 'POST',
+  headers: auth,
+  body: JSON.stringify({
+    items: Array.from({ length: BULK_COUNT }, (_, i) => ({
+      externalId: `bulk-${randomUUID()}-${i}`,
+      version: 1,
+      title: 'Bench bulk matter',
+      handlerId: 'bench',
+    })),
+  }),
+});
+const bulkBody = (await bulkRes.json()) as { counts?: Record<string, number> };
+const bulkSeconds = (performance.now() - bulkStarted) / 1000;
+if (bulkRes.status !== 200 || bulkBody.counts?.created !== BULK_COUNT) {
+  throw new Error(`bulk failed: ${bulkRes.status} ${JSON.stringify(bulkBody).slice(0, 500)}`);
+}
+const bulk = { seconds: bulkSeconds, perSecond: BULK_COUNT / bulkSeconds };
+
 const pkg = (name: string) =>
   JSON.parse(
     readFileSync(fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url)), 'utf8'),
@@ -136,6 +171,12 @@ const result = {
   floor: { name: 'client.workflow.start(emptyWorkflow)', ...floor },
   matterflow: { name: 'POST /v1/matters', ...matterflow },
   ratio: matterflow.perSecond / floor.perSecond,
+  bulk: {
+    count: BULK_COUNT,
+    floor: { name: `client.workflow.start(emptyWorkflow), ${BULK_CONCURRENCY} concurrent`, ...bulkFloor },
+    matterflow: { name: 'one POST /v1/sources/:source/matters/bulk', ...bulk },
+    ratio: bulk.perSecond / bulkFloor.perSecond,
+  },
 };
 mkdirSync(RESULTS, { recursive: true });
 writeFileSync(`${RESULTS}b1-create.json`, `${JSON.stringify(result, null, 2)}\n`);
@@ -152,6 +193,15 @@ ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB
 | matterflow: ${result.matterflow.name} | ${f(matterflow.perSecond)} | ${f(matterflow.p50Ms)} | ${f(matterflow.p99Ms)} |
 
 Ratio (matterflow / floor): **${result.ratio.toFixed(2)}**
+
+## Bulk ingestion: ${BULK_COUNT} matters in one request
+
+| what | seconds | per second |
+| --- | ---: | ---: |
+| floor: ${result.bulk.floor.name} | ${f(bulkFloor.seconds)} | ${f(bulkFloor.perSecond)} |
+| matterflow: ${result.bulk.matterflow.name} | ${f(bulk.seconds)} | ${f(bulk.perSecond)} |
+
+Ratio (matterflow / floor): **${result.bulk.ratio.toFixed(2)}**
 `,
 );
 process.stdout.write(`${readFileSync(`${RESULTS}b1-create.md`, 'utf8')}\n`);

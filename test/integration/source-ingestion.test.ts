@@ -305,11 +305,9 @@ describe('bulk', () => {
     const { title: _dropped, ...untitled } = items[999]!;
     items[999] = untitled;
 
-    const started = Date.now();
+    // How fast a bulk push is belongs to `npm run bench`, not here.
     const res = await call(stack, 'POST', `/v1/sources/${source}/matters/bulk`, { token, body: { items } });
-    const took = Date.now() - started;
     expect(res.status, JSON.stringify(res.body).slice(0, 500)).toBe(200);
-    expect(took, `the bulk push took ${took} ms`).toBeLessThan(60_000);
     expect(res.body.counts).toEqual({ created: 997, error: 3 });
     const errors = res.body.results.filter((r: { status: string }) => r.status === 'error');
     expect(errors).toEqual([
