@@ -312,11 +312,25 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     return 'group' in to ? { kind: 'group', groupId: to.group } : { kind: 'handler', handlerId: to.handler };
   }
 
+  // A new run's first event is its assignment; carried state already has it.
+  let opened = carried !== undefined;
+
+  /**
+   * An action that arrives with the start waits until the assignment is on record. True when it waited: the
+   * caller checks it anew right after, before anything else can run, as another action may have landed.
+   */
+  async function waitedForOpening(): Promise<boolean> {
+    if (opened || !patched('actions-after-assignment')) return false;
+    await condition(() => opened);
+    return true;
+  }
+
   setHandler(stateQuery, () => snapshot());
 
   setHandler(
     completeUpdate,
     async (action: CompleteAction): Promise<ActionResult> => {
+      if (await waitedForOpening()) refuseOn(() => checkComplete(state, action));
       state.status = 'completed';
       state.completedAt = nowIso();
       state.completedBy = action.actorId;
@@ -337,6 +351,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     transferUpdate,
     async (action: TransferAction): Promise<ActionResult> => {
+      if (await waitedForOpening()) refuseOn(() => checkTransfer(state, action));
       const [target, context] = await Promise.all([
         findHandler(action.toHandlerId),
         contextFor(action.toHandlerId),
@@ -374,6 +389,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     rejectTransferUpdate,
     async (action: RejectTransferAction): Promise<ActionResult> => {
+      if (await waitedForOpening()) refuseOn(() => checkRejectTransfer(state, action));
       const back = state.lastTransfer!.from;
       const [target, context] = await Promise.all([findHandler(back), contextFor(back)]);
       if (!target?.active) {
@@ -416,6 +432,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     fileExceptionUpdate,
     async (action: FileExceptionAction): Promise<ActionResult> => {
+      if (await waitedForOpening()) refuseOn(() => checkFileException(state, action));
       state.exceptionCount += 1;
       const filing = {
         eventType: action.eventType,
@@ -473,6 +490,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     filingUpdate,
     async (action: FilingAction): Promise<ActionResult> => {
+      if (await waitedForOpening()) refuseOn(() => checkFilingAction(state, action));
       const known = state.filings?.find((f) => f.seq === action.filingSeq);
       const others = (state.filings ?? []).filter((f) => f.seq !== action.filingSeq);
       state.filings = [
@@ -492,6 +510,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   );
 
   async function applyModify(action: ModifyAction): Promise<ActionResult> {
+    if (await waitedForOpening()) refuseOn(() => checkModify(state, action));
     let changes = guard(() => checkModify(state, action));
     const handlerAfter = changes.handlerId ? String(changes.handlerId.to) : state.handlerId;
     const [target, context] = await Promise.all([
@@ -526,6 +545,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   }
 
   async function applyCancel(action: CancelAction): Promise<ActionResult> {
+    if (await waitedForOpening()) refuseOn(() => checkCancel(state, action));
     guard(() => checkCancel(state, action));
     state.status = 'cancelled';
     planVersion += 1;
@@ -554,6 +574,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     acknowledgeUpdate,
     async (action: AcknowledgeAction): Promise<ActionResult> => {
+      if (await waitedForOpening()) refuseOn(() => checkAcknowledge(state, action));
       state.acknowledgedAt = nowIso();
       planVersion += 1;
       const event = await record('matter.acknowledged', action.actorId, {
@@ -568,6 +589,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     claimUpdate,
     async (action: ClaimAction): Promise<ActionResult> => {
+      if (await waitedForOpening()) refuseOn(() => checkClaim(state, action));
       // Taken before anything yields, so a second claim's validator already sees the claimant.
       assignTo(action.actorId);
       planning = await contextFor(action.actorId);
@@ -581,6 +603,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     releaseUpdate,
     async (action: ReleaseAction): Promise<ActionResult> => {
+      if (await waitedForOpening()) refuseOn(() => checkRelease(state, action));
       const context = await contextFor(null);
       refuseOn(() => checkRelease(state, action));
       const from = state.handlerId;
@@ -607,6 +630,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
   setHandler(
     scheduleChangeUpdate,
     async (change: ScheduledChange): Promise<ActionResult> => {
+      if (await waitedForOpening()) refuseOn(() => checkSchedule(state, change));
       state.scheduledChanges = [...state.scheduledChanges, change].sort(
         (a, b) => Date.parse(a.effectiveAt) - Date.parse(b.effectiveAt),
       );
@@ -632,6 +656,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     });
     enqueue(assigned, 'matter.assigned', assignee(), noticeActions());
   }
+  opened = true;
 
   while (state.status === 'open') {
     // A matter may stay open for months; a fresh run keeps its history within the engine's limits.

@@ -11,7 +11,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { Client, type WorkflowHandle, WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  Client,
+  type WorkflowHandle,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateStage,
+} from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundle } from '@temporalio/worker';
@@ -99,6 +104,7 @@ const recipientOf = (notice: DeliverNoticeInput | undefined): string | undefined
 function fakeActivities(
   deliver: Deliver = async () => 'delivered',
   planning: PlanningContext = { calendar: ROUND_THE_CLOCK, quiet: null },
+  planningGate: Promise<void> = Promise.resolve(),
 ): Fake {
   const fake: Fake = {
     events: [],
@@ -111,6 +117,7 @@ function fakeActivities(
         fake.calls.push({ activity: 'recordEvent', seq: input.seq, type: input.type });
       },
       async loadPlanningContext() {
+        await planningGate;
         return planning;
       },
       async findHandler(id) {
@@ -140,6 +147,8 @@ interface MatterOptions {
   dueInMs?: number;
   deliver?: Deliver;
   planning?: PlanningContext;
+  /** Holds the run's first activity, so a test can land an action before the assignment is recorded. */
+  planningGate?: Promise<void>;
 }
 
 interface Run {
@@ -151,7 +160,7 @@ interface Run {
 
 /** Starts one matter on its own task queue and runs `body` while a worker with fake activities serves it. */
 async function withMatter<T>(opts: MatterOptions, body: (run: Run) => Promise<T>): Promise<T> {
-  const fake = fakeActivities(opts.deliver, opts.planning);
+  const fake = fakeActivities(opts.deliver, opts.planning, opts.planningGate);
   const id = randomUUID();
   const taskQueue = `matter-wf-test-${id}`;
   const worker = await Worker.create({
@@ -404,6 +413,32 @@ describe('matterWorkflow on the time-skipping test server', { timeout: 60_000 },
       const described = await handle.describe();
       expect(described.status.name).toBe('COMPLETED');
       expect(described.typedSearchAttributes.get(MatterStatus)).toBe('completed');
+    });
+  });
+
+  it('an action that arrives with the start is recorded after the assignment, and checked again then', async () => {
+    let release!: () => void;
+    const planningGate = new Promise<void>((resolve) => (release = resolve));
+    await withMatter({ rule: { every: 'P1D' }, planningGate }, async ({ handle, fake }) => {
+      const first = await handle.startUpdate(completeUpdate, {
+        args: [{ actorId: 'alice', outcome: 'done early' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      const second = await handle.startUpdate(completeUpdate, {
+        args: [{ actorId: 'alice' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      });
+      // Both were accepted while the run still loads its planning context: nothing may be on record yet.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(fake.events).toEqual([]);
+      release();
+      expect(await first.result()).toMatchObject({ seq: 2, state: { status: 'completed' } });
+      // Admitted while the matter was open, refused once the first completion is on record.
+      await expect(second.result()).rejects.toThrow(WorkflowUpdateFailedError);
+      expect(fake.events.map((e) => [e.seq, e.type])).toEqual([
+        [1, 'matter.assigned'],
+        [2, 'matter.completed'],
+      ]);
     });
   });
 
