@@ -332,7 +332,8 @@ export function matterService({
         onFiling: type.onFiling,
         subscribers: { handlerIds: idsOf('handler'), groupIds: idsOf('group'), webhooks },
       };
-      return act(id, (row) => update(row, fileExceptionUpdate, filing));
+      const result = await act(id, (row) => update(row, fileExceptionUpdate, filing));
+      return { ...result, filingId: filing.filingId };
     },
 
     modify(id: string, action: ModifyAction) {

@@ -423,6 +423,7 @@ export const ActionResponse = Type.Object({
   status: literals(MATTER_STATUSES),
   handlerId: Nullable(Type.String()),
   seq: Type.Integer(),
+  filingId: Type.Optional(Type.String({ format: 'uuid', description: 'the exception filing this created' })),
 });
 
 export const AuditQuery = Type.Object(

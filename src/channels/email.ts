@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import escapeHtml from 'escape-html';
 import { createTransport, type NodemailerError } from 'nodemailer';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
-import { formatDue, oneLine } from './message-text.js';
+import { attachmentLinks, formatDue, oneLine } from './message-text.js';
 
 export interface EmailOptions {
   host: string;
@@ -26,6 +26,9 @@ interface Labels {
   source: string;
   openIn: (source: string) => string;
   separator: string;
+  /** What the actor wrote: a filing's description, a transfer's reason. */
+  note: string;
+  attachments: string;
 }
 
 const LABELS: Record<EmailLocale, Labels> = {
@@ -60,6 +63,8 @@ const LABELS: Record<EmailLocale, Labels> = {
     source: 'Source',
     openIn: (source) => `Open in ${source}`,
     separator: ': ',
+    note: 'Note',
+    attachments: 'Attachments',
   },
   'zh-CN': {
     events: {
@@ -92,6 +97,8 @@ const LABELS: Record<EmailLocale, Labels> = {
     source: '来源',
     openIn: (source) => `在 ${source} 中打开`,
     separator: '：',
+    note: '说明',
+    attachments: '附件',
   },
 };
 
@@ -139,6 +146,9 @@ function renderEmail(message: OutboundMessage, locale: EmailLocale): Rendered {
   if (m.dueAt) facts.push([l.due, formatDue(m.dueAt)]);
   facts.push([l.priority, priority]);
   facts.push([l.source, m.source]);
+  const said = message.data.description ?? message.data.reason;
+  const note = typeof said === 'string' && said !== '' ? said : null;
+  const attachments = attachmentLinks(message);
 
   const text = [
     `${event}${l.separator}${m.title}`,
@@ -146,6 +156,10 @@ function renderEmail(message: OutboundMessage, locale: EmailLocale): Rendered {
     '',
     ...facts.map(([k, v]) => `${k}${l.separator}${v}`),
     ...(m.link ? [`${l.openIn(m.source)}${l.separator}${m.link}`] : []),
+    ...(note ? ['', `${l.note}${l.separator}${note}`] : []),
+    ...(attachments.length
+      ? ['', `${l.attachments}:`, ...attachments.map((a) => `- ${a.name}: ${a.url}`)]
+      : []),
     ...(actions.length ? ['', ...actions.map((a) => `${a.label}${l.separator}${a.url}`)] : []),
     '',
   ].join('\n');
@@ -177,6 +191,14 @@ function renderEmail(message: OutboundMessage, locale: EmailLocale): Rendered {
     ),
     '</table>',
     link,
+    note
+      ? `<p><strong>${escapeHtml(l.note)}</strong>${escapeHtml(l.separator)}<span style="white-space:pre-wrap">${escapeHtml(note)}</span></p>`
+      : '',
+    attachments.length
+      ? `<p><strong>${escapeHtml(l.attachments)}</strong></p><ul>${attachments
+          .map((a) => `<li><a href="${escapeHtml(a.url)}">${escapeHtml(a.name)}</a></li>`)
+          .join('')}</ul>`
+      : '',
     buttons ? `<p style="margin-top:16px">${buttons}</p>` : '',
     '</body></html>',
   ]

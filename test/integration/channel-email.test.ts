@@ -132,6 +132,34 @@ describe('email channel', () => {
     expect(html).toContain('Open in erp: javascript:alert(1)');
   });
 
+  it('shows an exception filing with what the filer wrote and its attachments as links, escaped', async () => {
+    await channel().send(
+      target,
+      message({
+        type: 'exception.filed',
+        actions: [],
+        data: {
+          eventType: 'DATA_MISMATCH',
+          description: 'Payee <b>differs</b> from the contract',
+          attachments: [
+            { name: 'Contract scan', url: 'https://dms.example.test/doc/77?v=2&x=1' },
+            { name: 'Not a web link', url: 'file:///etc/passwd' },
+          ],
+        },
+      }),
+    );
+
+    const { parts } = parseMail(smtp.received[0]!.raw);
+    const text = partOf(parts, 'text/plain');
+    expect(text).toContain('Note: Payee <b>differs</b> from the contract');
+    expect(text).toContain('- Contract scan: https://dms.example.test/doc/77?v=2&x=1');
+    const html = partOf(parts, 'text/html');
+    expect(html).toContain('Payee &lt;b&gt;differs&lt;/b&gt; from the contract');
+    expect(html).toContain('<a href="https://dms.example.test/doc/77?v=2&amp;x=1">Contract scan</a>');
+    expect(html).not.toContain('file:///etc/passwd');
+    expect(text).not.toContain('file:///etc/passwd');
+  });
+
   it('reports a permanent refusal (550) as not worth retrying', async () => {
     smtp.refuse = { code: 550, text: 'No such user here' };
 

@@ -138,6 +138,8 @@ describe('exception filings', () => {
     });
     expect(filed.status, JSON.stringify(filed.body)).toBe(200);
     expect(filed.body.status).toBe('open');
+    // The answer names the filing it made, so the filer can follow it on the board.
+    expect((await filingOf(matterId)).id).toBe(filed.body.filingId);
 
     for (const who of [risk.id, member.id, external]) {
       const notice = await stack.receiver.waitFor(
