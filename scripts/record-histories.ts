@@ -45,7 +45,9 @@ import {
   claimUpdate,
   completeUpdate,
   fileExceptionUpdate,
+  filingUpdate,
   modifyUpdate,
+  rejectTransferUpdate,
   releaseUpdate,
   scheduleChangeUpdate,
   stateQuery,
@@ -70,7 +72,7 @@ const DIRECTORY: Record<string, HandlerRef> = {
 
 const activities: Pick<
   MatterActivities,
-  'recordEvent' | 'findHandler' | 'deliverNotice' | 'loadPlanningContext'
+  'recordEvent' | 'findHandler' | 'deliverNotice' | 'loadPlanningContext' | 'convergeMessages'
 > = {
   async recordEvent() {},
   async loadPlanningContext() {
@@ -81,6 +83,9 @@ const activities: Pick<
   },
   async deliverNotice() {
     return 'delivered';
+  },
+  async convergeMessages() {
+    return 'converged';
   },
 };
 
@@ -267,6 +272,69 @@ const TIME_SKIPPING_SCENARIOS: Scenario[] = [
       });
       await sleep(1.2 * DAY);
       await complete(handle, 'bob');
+    },
+  },
+  {
+    // Transferred, handed back, transferred again past the alert threshold, then completed.
+    name: 'transfer-rejected-then-alert',
+    rule: { every: 'P1D', maxCount: 3 },
+    async drive({ handle, sleep }) {
+      await sleep(0.5 * DAY);
+      await handle.executeUpdate(transferUpdate, {
+        args: [{ actorId: 'alice', toHandlerId: 'bob', reason: 'your branch', alertAfter: 2 }],
+      });
+      await handle.executeUpdate(rejectTransferUpdate, {
+        args: [{ actorId: 'bob', reason: 'not my product line', alertAfter: 2 }],
+      });
+      await sleep(1.2 * DAY);
+      await handle.executeUpdate(transferUpdate, {
+        args: [{ actorId: 'alice', toHandlerId: 'bob', reason: 'asked the manager', alertAfter: 2 }],
+      });
+      await sleep(0.5 * DAY);
+      await complete(handle, 'bob');
+    },
+  },
+  {
+    // A filing whose type pauses reminders, acknowledged and closed days later; then one that returns it.
+    name: 'filing-pauses-then-returns',
+    rule: { every: 'P1D', maxCount: 5, escalateAfter: 'P2D' },
+    async drive({ handle, sleep }) {
+      await sleep(0.5 * DAY);
+      const filed = await handle.executeUpdate(fileExceptionUpdate, {
+        args: [
+          {
+            actorId: 'alice',
+            eventType: 'WAITING_ON_BRANCH',
+            description: 'Branch has the file',
+            filingId: 'f-1',
+            onFiling: 'pause_reminders',
+            attachments: [{ name: 'Request', url: 'https://dms.example.test/r/1' }],
+            subscribers: { handlerIds: ['sam'], groupIds: [], webhooks: ['https://hooks.example.test/risk'] },
+          },
+        ],
+      });
+      await sleep(1 * DAY);
+      await handle.executeUpdate(filingUpdate, {
+        args: [{ actorId: 'sam', filingId: 'f-1', filingSeq: filed.seq, step: 'acknowledged', note: 'seen' }],
+      });
+      await sleep(1 * DAY);
+      await handle.executeUpdate(filingUpdate, {
+        args: [
+          { actorId: 'sam', filingId: 'f-1', filingSeq: filed.seq, step: 'closed', note: 'file arrived' },
+        ],
+      });
+      await sleep(1.5 * DAY);
+      await handle.executeUpdate(fileExceptionUpdate, {
+        args: [
+          {
+            actorId: 'alice',
+            eventType: 'NOT_OURS',
+            description: 'Belongs to another bank',
+            filingId: 'f-2',
+            onFiling: 'return_to_source',
+          },
+        ],
+      });
     },
   },
 ];

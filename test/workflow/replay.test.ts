@@ -22,6 +22,8 @@ const SCENARIOS = [
   'scheduled-change',
   'group-claim-release',
   'many-updates',
+  'transfer-rejected-then-alert',
+  'filing-pauses-then-returns',
   'continue-as-new.run-1',
   'continue-as-new.run-2',
 ];
