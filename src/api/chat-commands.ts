@@ -66,6 +66,10 @@ export function chatCommands({ sql, matters }: { sql: Sql; matters: MatterServic
         });
         return `Transferred to ${command.toHandlerId}: ${matter.title}`;
       }
+      case 'reject': {
+        const handed = await matters.rejectTransfer(id, { ...as, reason: command.reason });
+        return `Handed back to ${handed.handlerId}: ${matter.title}`;
+      }
       case 'exception': {
         await matters.fileException(id, {
           ...as,

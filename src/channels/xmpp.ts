@@ -32,6 +32,7 @@ export type ChatCommand =
   | { kind: 'list' }
   | { kind: 'done'; matterId: string; comment: string | null }
   | { kind: 'transfer'; matterId: string; toHandlerId: string; reason: string }
+  | { kind: 'reject'; matterId: string; reason: string }
   | { kind: 'exception'; matterId: string; eventType: string; description: string }
   | { kind: 'ack'; matterId: string };
 
@@ -58,6 +59,7 @@ const USAGE = {
   done: 'done <id> [comment] — complete a matter',
   ack: 'ack <id> — acknowledge a matter: you are on it',
   transfer: 'transfer <id> <handler> <reason> — hand a matter to someone else',
+  reject: 'reject <id> <reason> — hand a matter transferred to you back to whoever sent it',
   exception: 'exception <id> <TYPE> <text> — report an exception, TYPE from the exception catalog',
   help: 'help — this list',
 } as const;
@@ -109,6 +111,10 @@ export function parseChatCommand(text: string): ParsedCommand {
       return args[0] && args[1] && reason
         ? { kind: 'transfer', matterId: args[0], toHandlerId: args[1], reason }
         : usage('transfer');
+    }
+    case 'reject': {
+      const { words: args, rest: reason } = words(rest, 1);
+      return args[0] && reason ? { kind: 'reject', matterId: args[0], reason } : usage('reject');
     }
     case 'exception': {
       const { words: args, rest: description } = words(rest, 2);

@@ -98,6 +98,25 @@ describe('working a matter from an XMPP client', () => {
     expect(matter.body).toMatchObject({ status: 'open', handlerId: bobId });
   });
 
+  it('hands a transferred matter back with a reason, and the sender has it again at once', async () => {
+    const id = await push(adaId, 'Check collateral 14');
+    await ada.waitFor(fromBot('Check collateral 14'), 'the matter as a chat');
+    await ada.say(bot(), `transfer ${id} ${bobId} your branch`);
+    await bob.waitFor(fromBot('Check collateral 14'), 'the matter at the new handler');
+    await bob.say(bot(), `reject ${id.slice(0, 8)} not my product line`);
+    await bob.waitFor(fromBot(`Handed back to ${adaId}: Check collateral 14`), 'the reject reply');
+    await ada.waitFor(
+      (c) => fromBot('Check collateral 14')(c) && c.body.includes('Transfer rejected'),
+      'the matter back at its sender',
+    );
+    const matter = await call(stack, 'GET', `/v1/matters/${id}`, { token: stack.adminToken });
+    expect(matter.body).toMatchObject({ status: 'open', handlerId: adaId });
+    expect(matter.body.events.at(-1)).toMatchObject({
+      type: 'transfer.rejected',
+      data: { from: bobId, to: adaId, reason: 'not my product line' },
+    });
+  });
+
   it('acknowledges, and files an exception of a known type', async () => {
     const id = await push(adaId, 'Verify KYC 5');
     await ada.waitFor(fromBot('Verify KYC 5'), 'the matter as a chat');

@@ -30,6 +30,18 @@ describe('parseChatCommand', () => {
     expect(parseChatCommand('ack m-7 m-8')).toMatchObject({ kind: 'invalid' });
   });
 
+  it('reads reject with the whole reason, and asks for one when it is missing', () => {
+    expect(parseChatCommand('reject m-2  not my product line')).toEqual({
+      kind: 'reject',
+      matterId: 'm-2',
+      reason: 'not my product line',
+    });
+    expect(parseChatCommand('reject m-2')).toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining('reject <id> <reason>'),
+    });
+  });
+
   it('reads transfer with the new handler and the whole reason', () => {
     expect(parseChatCommand('transfer m-2 bob on leave until Monday')).toEqual({
       kind: 'transfer',
@@ -87,8 +99,18 @@ describe('parseChatCommand', () => {
   });
 
   it('never throws and always gives a known kind, whatever is typed', () => {
-    const kinds = ['list', 'help', 'done', 'ack', 'transfer', 'exception', 'invalid'];
-    const verbs = fc.constantFrom('list', 'help', 'done', 'ack', 'transfer', 'exception', '/done', 'x');
+    const kinds = ['list', 'help', 'done', 'ack', 'transfer', 'reject', 'exception', 'invalid'];
+    const verbs = fc.constantFrom(
+      'list',
+      'help',
+      'done',
+      'ack',
+      'transfer',
+      'reject',
+      'exception',
+      '/done',
+      'x',
+    );
     const typed = fc.oneof(
       fc.string({ unit: 'grapheme', maxLength: 200 }),
       fc.tuple(verbs, fc.string({ unit: 'grapheme', maxLength: 100 })).map(([v, rest]) => `${v} ${rest}`),
