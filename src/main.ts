@@ -84,6 +84,7 @@ try {
     'matterflow is ready',
     `  API          ${api}/v1`,
     `  API docs     ${api}/docs`,
+    `  Web inbox    ${api}/inbox  (sign in with a token from /v1/tokens)`,
     `  Temporal UI  ${temporalUi ?? `(external cluster at ${config.temporalAddress})`}`,
     `  Admin token  ${process.env.ADMIN_TOKEN ? '(from ADMIN_TOKEN)' : `${secrets.adminToken}  (kept in ${resolve(dataDir, 'secrets.json')})`}`,
     'Press Ctrl-C to stop.',

@@ -10,9 +10,11 @@ import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { secretBox } from '../security/secret-box.js';
+import { webPlugin } from '../web/plugin.js';
 import { authPlugin } from './auth.js';
 import { changeService } from './change-service.js';
 import { installErrorHandler } from './errors.js';
+import { filingService } from './filing-service.js';
 import { matterService } from './matter-service.js';
 import { installMetrics } from './metrics.js';
 import { actionLinkRoutes } from './routes/action-links.js';
@@ -64,7 +66,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
       directives: {
         'form-action': ["'self'"],
         'script-src': ["'self'"],
-        'style-src': ["'self'", "'unsafe-inline'"],
+        'style-src': ["'self'"],
         // Plain-http intranet deployments must keep working; TLS is the proxy's job.
         'upgrade-insecure-requests': null,
       },
@@ -82,7 +84,11 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    // Swagger UI sets style attributes as it renders; only its own pages allow that, scripts stay 'self'.
+    transformStaticCSP: (header) => header.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+  });
   app.addSchema(ErrorResponse);
   installMetrics(app, sql);
   await app.register(authPlugin, { sql });
@@ -113,10 +119,13 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
   await app.register(reminderRuleRoutes, { sql, matters });
   await app.register(calendarRoutes, { sql });
   await app.register(exceptionTypeRoutes, { sql });
-  await app.register(exceptionFilingRoutes, { sql, temporal, actionTimeoutMs: config.actionTimeoutMs });
+  const filings = filingService({ sql, temporal, actionTimeoutMs: config.actionTimeoutMs });
+  await app.register(exceptionFilingRoutes, { sql, filings });
   await app.register(sourceSystemRoutes, { sql, secrets: secretBox(config.callbackSecretKey) });
   await app.register(auditRoutes, { sql });
   await app.register(reportRoutes, { sql });
+  // Before the action links, whose pages share its layout.
+  await app.register(webPlugin, { config, sql, temporal, matters, filings, changes });
   await app.register(actionLinkRoutes, { sql, matters, linkSecret: config.linkSecret });
   await app.register(callbackRoutes, {
     sql,

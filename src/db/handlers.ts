@@ -79,6 +79,29 @@ export async function handlerExists(db: Queryable, id: string): Promise<boolean>
   return rows.length > 0;
 }
 
+/** Who a matter can be transferred to, by name. */
+export async function listActiveHandlers(
+  db: Queryable,
+  limit = 2000,
+): Promise<{ id: string; name: string }[]> {
+  return [
+    ...(await db<{ id: string; name: string }[]>`
+    select id, name from handlers where active order by name, id limit ${limit}`),
+  ];
+}
+
+/** Display names for ids; an id with no handler (a system, a manager) stays as it is. */
+export async function handlerNames(db: Queryable, ids: readonly string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  const names = new Map(unique.map((id) => [id, id]));
+  if (unique.length === 0) return names;
+  const rows = await db<
+    { id: string; name: string }[]
+  >`select id, name from handlers where id = any(${unique})`;
+  for (const r of rows) names.set(r.id, r.name);
+  return names;
+}
+
 export interface HandlerPatch {
   name?: string;
   supervisorId?: string | null;

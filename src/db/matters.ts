@@ -108,12 +108,17 @@ export interface MatterFilter {
   status?: MatterStatus;
   source?: string;
   dueBefore?: string;
+  priority?: string;
+  /** Part of the title, or the whole external id. */
+  search?: string;
 }
 
 export interface Page {
   limit: number;
   /** Opaque keyset cursor: the last row's (createdAt, id). */
   after?: { createdAt: string; id: string };
+  /** Newest first (the default, and the only order a cursor pages through), or soonest due first. */
+  order?: 'created' | 'due';
 }
 
 export async function listMatters(db: Queryable, filter: MatterFilter, page: Page): Promise<MatterRow[]> {
@@ -126,8 +131,14 @@ export async function listMatters(db: Queryable, filter: MatterFilter, page: Pag
       ${filter.status !== undefined ? db`and status = ${filter.status}` : db``}
       ${filter.source !== undefined ? db`and source = ${filter.source}` : db``}
       ${filter.dueBefore !== undefined ? db`and due_at < ${filter.dueBefore}` : db``}
+      ${filter.priority !== undefined ? db`and priority = ${filter.priority}` : db``}
+      ${
+        filter.search !== undefined
+          ? db`and (strpos(lower(title), lower(${filter.search})) > 0 or external_id = ${filter.search})`
+          : db``
+      }
       ${page.after ? db`and (created_at, id) < (${page.after.createdAt}, ${page.after.id})` : db``}
-    order by created_at desc, id desc
+    ${page.order === 'due' ? db`order by due_at asc nulls last, created_at desc, id desc` : db`order by created_at desc, id desc`}
     limit ${page.limit}`;
   return [...rows];
 }

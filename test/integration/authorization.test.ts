@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, createHandler, issueToken, startStack, type TestStack } from '../support/stack.js';
+import { WebClient } from '../support/web.js';
 
 /**
  * Every route × every caller, with the exact answer. A route added without a row here fails the
@@ -30,6 +31,12 @@ interface Row {
   /** Fresh objects for this call, so mutating calls never depend on each other. */
   request: (ctx: Ctx) => Promise<{ path: string; body?: unknown }>;
   expect: Expect;
+  /**
+   * A web page: the caller is a browser signed in with their token (a source system cannot sign in, so it
+   * comes as nobody), forms are posted with their CSRF token, and redirects are answers, not followed.
+   * `fresh`: a browser of its own, for a call that ends its session.
+   */
+  web?: { fresh?: boolean };
 }
 
 let stack: TestStack;
@@ -45,6 +52,17 @@ const CALENDAR = {
   workingDays: [1, 2, 3, 4, 5],
   workingHours: [{ start: '09:00', end: '18:00' }],
 };
+
+/** Web pages: nobody, and source systems, are sent to sign in (303); the rest as given, else `otherwise`. */
+const page = (allowed: Partial<Expect>, otherwise: number): Expect =>
+  Object.fromEntries(
+    CALLERS.map((c) => [
+      c,
+      allowed[c] ?? (c === 'anonymous' || c === 'source:own' || c === 'source:other' ? 303 : otherwise),
+    ]),
+  ) as Expect;
+const STAFF_PAGE = { admin: 403, manager: 403, reviewer: 403, auditor: 403 } as const;
+const CONSOLE_PAGE = { admin: 200, manager: 200, reviewer: 200 } as const;
 
 const only = (allowed: Partial<Expect>, otherwise: number): Expect =>
   Object.fromEntries(CALLERS.map((c) => [c, allowed[c] ?? (c === 'anonymous' ? 401 : otherwise)])) as Expect;
@@ -109,7 +127,175 @@ async function newFiling(c: Ctx): Promise<string> {
   return row!.id;
 }
 
+const browsers = new Map<Caller, WebClient>();
+/** A browser for the caller, signed in with their token when they are a person. */
+async function browserFor(caller: Caller, fresh = false): Promise<WebClient> {
+  const known = browsers.get(caller);
+  if (known && !fresh) return known;
+  const web = new WebClient(stack.baseUrl);
+  if (caller === 'anonymous' || caller.startsWith('source')) await web.get('/sign-in');
+  else await web.signIn(tokens[caller]);
+  if (!fresh) browsers.set(caller, web);
+  return web;
+}
+
 const TABLE: Record<string, Row> = {
+  // The web terminal (src/web): pages need a session; actions are the API's, with the same answers as pages.
+  'GET /': { request: async () => ({ path: '/' }), expect: everyone(302), web: {} },
+  'GET /sign-in': {
+    request: async () => ({ path: '/sign-in' }),
+    expect: page({ anonymous: 200, 'source:own': 200, 'source:other': 200 }, 303),
+    web: {},
+  },
+  // A wrong token is refused whoever asks; the right one is tested in web-pages.test.ts.
+  'POST /sign-in': {
+    request: async () => ({ path: '/sign-in', body: { token: 'not-a-token-of-anyone' } }),
+    expect: everyone(401),
+    web: {},
+  },
+  'POST /sign-out': {
+    request: async () => ({ path: '/sign-out', body: {} }),
+    expect: everyone(303),
+    web: { fresh: true },
+  },
+  'GET /inbox': { request: async () => ({ path: '/inbox' }), expect: page({}, 200), web: {} },
+  'GET /matters/{id}': {
+    request: async (c) => ({ path: `/matters/${c.ownMatter}` }),
+    expect: page({ 'handler:other': 404 }, 200),
+    web: {},
+  },
+  'POST /matters/{id}/complete': {
+    request: async (c) => ({ path: `/matters/${c.ownMatter}/complete`, body: {} }),
+    expect: page({ ...STAFF_PAGE, 'handler:own': 303 }, 404),
+    web: {},
+  },
+  'POST /matters/{id}/transfer': {
+    request: async (c) => ({
+      path: `/matters/${c.ownMatter}/transfer`,
+      body: { toHandlerId: c.otherHandler, reason: 'r' },
+    }),
+    expect: page({ ...STAFF_PAGE, 'handler:own': 303 }, 404),
+    web: {},
+  },
+  // Allowed for its handler, who is told (409) that this matter came by assignment, not by a transfer.
+  'POST /matters/{id}/reject-transfer': {
+    request: async (c) => ({ path: `/matters/${c.ownMatter}/reject-transfer`, body: { reason: 'r' } }),
+    expect: page({ ...STAFF_PAGE, 'handler:own': 409 }, 404),
+    web: {},
+  },
+  'POST /matters/{id}/exceptions': {
+    request: async (c) => ({
+      path: `/matters/${c.ownMatter}/exceptions`,
+      body: { eventType: 'OTHER', description: 'd' },
+    }),
+    expect: page({ ...STAFF_PAGE, 'handler:own': 303 }, 404),
+    web: {},
+  },
+  'POST /matters/{id}/acknowledge': {
+    request: async (c) => ({ path: `/matters/${c.ownMatter}/acknowledge`, body: { note: 'on it' } }),
+    expect: page({ ...STAFF_PAGE, 'handler:own': 303 }, 404),
+    web: {},
+  },
+  'POST /matters/{id}/claim': {
+    request: async () => ({ path: `/matters/${await newGroupMatter()}/claim`, body: {} }),
+    expect: page({ ...STAFF_PAGE, 'handler:own': 303 }, 404),
+    web: {},
+  },
+  'GET /exceptions': { request: async () => ({ path: '/exceptions' }), expect: page({}, 200), web: {} },
+  // OTHER has no subscribers: only managers may act on its filings.
+  'POST /exceptions/{id}/acknowledge': {
+    request: async (c) => ({ path: `/exceptions/${await newFiling(c)}/acknowledge`, body: {} }),
+    expect: page({ admin: 303, manager: 303 }, 403),
+    web: {},
+  },
+  'POST /exceptions/{id}/close': {
+    request: async (c) => ({ path: `/exceptions/${await newFiling(c)}/close`, body: { note: 'settled' } }),
+    expect: page({ admin: 303, manager: 303 }, 403),
+    web: {},
+  },
+  // The console: managers propose, reviewers decide, admins do both; everyone else gets a 403 page.
+  'GET /console': { request: async () => ({ path: '/console' }), expect: page(CONSOLE_PAGE, 403), web: {} },
+  'GET /console/matters/new': {
+    request: async () => ({ path: '/console/matters/new' }),
+    expect: page({ admin: 200, manager: 200 }, 403),
+    web: {},
+  },
+  'POST /console/matters/new': {
+    request: async () => ({
+      path: '/console/matters/new',
+      body: {
+        intent: 'submit',
+        source: OWN_SOURCE,
+        externalId: randomUUID(),
+        title: 'Console',
+        handlerId: own.id,
+        priority: 'normal',
+        timeZone: 'UTC',
+      },
+    }),
+    expect: page({ admin: 303, manager: 303 }, 403),
+    web: {},
+  },
+  'GET /console/matters/{id}/edit': {
+    request: async (c) => ({ path: `/console/matters/${c.ownMatter}/edit` }),
+    expect: page({ admin: 200, manager: 200 }, 403),
+    web: {},
+  },
+  'POST /console/matters/{id}/edit': {
+    request: async (c) => ({
+      path: `/console/matters/${c.ownMatter}/edit`,
+      body: { intent: 'submit', title: 'Renamed', priority: 'normal', timeZone: 'UTC', reason: 'typo' },
+    }),
+    expect: page({ admin: 303, manager: 303 }, 403),
+    web: {},
+  },
+  'POST /console/matters/{id}/cancel': {
+    request: async (c) => ({ path: `/console/matters/${c.ownMatter}/cancel`, body: { cancelReason: 'dup' } }),
+    expect: page({ admin: 303, manager: 303 }, 403),
+    web: {},
+  },
+  'GET /console/reviews': {
+    request: async () => ({ path: '/console/reviews' }),
+    expect: page(CONSOLE_PAGE, 403),
+    web: {},
+  },
+  'GET /console/reviews/{id}': {
+    request: async (c) => ({ path: `/console/reviews/${await pendingChange(c)}` }),
+    expect: page(CONSOLE_PAGE, 403),
+    web: {},
+  },
+  'POST /console/reviews/{id}/approve': {
+    request: async (c) => ({ path: `/console/reviews/${await pendingChange(c)}/approve`, body: {} }),
+    expect: page({ admin: 303, reviewer: 303 }, 403),
+    web: {},
+  },
+  'POST /console/reviews/{id}/reject': {
+    request: async (c) => ({
+      path: `/console/reviews/${await pendingChange(c)}/reject`,
+      body: { comment: 'no' },
+    }),
+    expect: page({ admin: 303, reviewer: 303 }, 403),
+    web: {},
+  },
+  'GET /console/directory': {
+    request: async () => ({ path: '/console/directory' }),
+    expect: page(CONSOLE_PAGE, 403),
+    web: {},
+  },
+  'POST /console/directory/handlers': {
+    request: async () => ({
+      path: '/console/directory/handlers',
+      body: { id: `azw-${randomUUID().slice(0, 8)}`, name: 'N', timezone: 'UTC', locale: 'en' },
+    }),
+    expect: page({ admin: 303, manager: 303 }, 403),
+    web: {},
+  },
+  'GET /console/catalogs': {
+    request: async () => ({ path: '/console/catalogs' }),
+    expect: page(CONSOLE_PAGE, 403),
+    web: {},
+  },
+
   'GET /healthz': { request: async () => ({ path: '/healthz' }), expect: everyone(200) },
   'GET /readyz': { request: async () => ({ path: '/readyz' }), expect: everyone(200) },
   'POST /v1/handlers': {
@@ -491,6 +677,13 @@ describe('authorization', () => {
   it.each(cases)('$route as $caller → $status', async ({ route, caller, row, status }) => {
     const [method] = route.split(' ') as [string];
     const { path, body } = await row.request(await ctx());
+    if (row.web) {
+      const web = await browserFor(caller, row.web.fresh);
+      const answer =
+        method === 'GET' ? await web.get(path) : await web.post(path, body as Record<string, string>);
+      expect(answer.res.status, answer.html.slice(0, 2000)).toBe(status);
+      return;
+    }
     const res = await call(stack, method, path, {
       token: caller === 'anonymous' ? undefined : tokens[caller],
       ...(body !== undefined ? { body } : {}),

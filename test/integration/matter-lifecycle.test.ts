@@ -85,7 +85,8 @@ describe('a matter pushed through the API', () => {
       body: 'outcome=approved&comment=checked+collateral',
     });
     expect(done.status).toBe(200);
-    expect(await done.text()).toContain('Recorded: complete');
+    // In the handler's language: zh-CN unless the directory says otherwise.
+    expect(await done.text()).toContain(`已记录：对事项 ${matter.id} 的办结操作`);
 
     const detail = await call(stack, 'GET', `/v1/matters/${matter.id}`, { token: handler.token });
     expect(detail.status).toBe(200);

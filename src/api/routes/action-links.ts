@@ -4,6 +4,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LinkAction } from '../../activities/contracts.js';
 import type { Sql } from '../../db/client.js';
+import { getHandler } from '../../db/handlers.js';
 import { ActionRefusal } from '../../domain/errors.js';
 import { actionLinkService } from '../action-link-service.js';
 import { ApiError, badRequest } from '../errors.js';
@@ -28,6 +29,15 @@ const RETRYABLE = new Set<string>([
   'ENGINE_UNAVAILABLE',
 ]);
 
+/** A form sends an optional field left blank as ""; that means "not given", as its absence does in JSON. */
+function formOrJson(request: FastifyRequest): Record<string, unknown> {
+  const body = (request.body ?? {}) as Record<string, unknown>;
+  if (!request.headers['content-type']?.startsWith('application/x-www-form-urlencoded')) return body;
+  return Object.fromEntries(
+    Object.entries(body).filter(([, v]) => !(typeof v === 'string' && v.trim() === '')),
+  );
+}
+
 const TokenParams = Type.Object({ token: Type.String({ minLength: 1, maxLength: 1024 }) });
 
 export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
@@ -46,9 +56,7 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
   function sendError(request: FastifyRequest, reply: FastifyReply, err: ApiError) {
     reply.code(err.statusCode);
     if (wantsHtml(request)) {
-      return reply
-        .type('text/html; charset=utf-8')
-        .send(resultPage('This link cannot be used', err.message, false));
+      return resultPage(reply, { ok: false, message: err.message });
     }
     return reply.send({
       error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
@@ -87,7 +95,7 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
               handlerId: matter.handlerId,
             },
           });
-        return reply.type('text/html; charset=utf-8').send(confirmPage(matter, claims.action));
+        return confirmPage(reply, matter, claims.action, await getHandler(sql, claims.handlerId));
       } catch (err) {
         if (err instanceof ApiError) return sendError(request, reply, err);
         throw err;
@@ -112,7 +120,7 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
       const token = request.params.token;
       try {
         const { claims, onBehalfOf } = await links.open(token);
-        const body = (request.body ?? {}) as Record<string, unknown>;
+        const body = formOrJson(request);
         const checker = CHECKERS[claims.action];
         if (!checker.Check(body)) {
           const details = [...checker.Errors(body)].map((e) => ({
@@ -141,15 +149,11 @@ export const actionLinkRoutes: FastifyPluginAsyncTypebox<{
           (err) => !(err instanceof ApiError) || RETRYABLE.has(err.code),
         );
         if (wantsHtml(request)) {
-          return reply
-            .type('text/html; charset=utf-8')
-            .send(
-              resultPage(
-                'Done',
-                `Recorded: ${claims.action} on matter ${result.id}. You can close this page.`,
-                true,
-              ),
-            );
+          return resultPage(
+            reply,
+            { ok: true, action: claims.action, matterId: result.id },
+            await getHandler(sql, claims.handlerId),
+          );
         }
         return reply.send(result);
       } catch (err) {

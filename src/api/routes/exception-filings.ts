@@ -1,25 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { Client } from '@temporalio/client';
-import type { Principal } from '../../db/api-tokens.js';
 import type { Sql } from '../../db/client.js';
-import {
-  type FilingRecord,
-  getFiling,
-  isSubscriber,
-  listFilingRecords,
-  recordFilingStepDirectly,
-} from '../../db/exception-filings.js';
-import { getMatter } from '../../db/matters.js';
-import type { FilingAction } from '../../domain/actions.js';
-import { ActionRefusal } from '../../domain/errors.js';
+import { type FilingRecord, listFilingRecords } from '../../db/exception-filings.js';
 import { FILING_STATUSES, ON_FILING } from '../../domain/exception-type.js';
-import { filingUpdate } from '../../workflows/messages.js';
 import { principalOf, requireRole } from '../auth.js';
-import { ApiError, conflict, forbidden, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
+import type { FilingService } from '../filing-service.js';
 import { iso } from '../presenters.js';
 import { Attachment, CatalogCode, DateTime, ErrorResponse, literals, Nullable, Text } from '../schemas.js';
-import { toApiError } from '../temporal-errors.js';
 
 const FilingView = Type.Object({
   id: Type.String({ format: 'uuid' }),
@@ -64,76 +52,12 @@ const present = (f: FilingRecord) => ({
 });
 
 const secured = [{ bearer: [] }];
-const STAFF = new Set(['admin', 'manager', 'reviewer', 'auditor']);
 
-/**
- * The exception board: filings by status, type and matter, and their subscribers acknowledging and closing
- * them. A step on an open matter goes through its workflow, the one writer of its event log; on an ended
- * matter no workflow writes any more, so the step is recorded directly with the next seq.
- */
+/** The exception board: filings by status, type and matter, and their subscribers acknowledging and closing them. */
 export const exceptionFilingRoutes: FastifyPluginAsyncTypebox<{
   sql: Sql;
-  temporal: Client;
-  actionTimeoutMs: number;
-}> = async (app, { sql, temporal, actionTimeoutMs }) => {
-  async function load(id: string): Promise<FilingRecord> {
-    const filing = await getFiling(sql, id);
-    if (!filing) throw notFound('FILING_NOT_FOUND', `no exception filing ${id}`);
-    return filing;
-  }
-
-  /** Staff read every filing; a handler those of the types they follow, and their own. */
-  async function mayRead(p: Principal, f: FilingRecord): Promise<boolean> {
-    if (STAFF.has(p.role)) return true;
-    return p.role === 'handler' && (f.filedBy === p.subject || (await isSubscriber(sql, f.id, p.subject)));
-  }
-
-  function refuseStep(f: FilingRecord, step: FilingAction['step']): void {
-    if (f.status === 'closed') {
-      throw conflict(
-        ActionRefusal.FILING_CLOSED,
-        `exception filing ${f.id} was already closed by ${f.closedBy}`,
-      );
-    }
-    if (step === 'acknowledged' && f.status === 'acknowledged') {
-      throw conflict(
-        ActionRefusal.FILING_ACKNOWLEDGED,
-        `exception filing ${f.id} was already acknowledged by ${f.acknowledgedBy}`,
-      );
-    }
-  }
-
-  async function take(p: Principal, id: string, step: FilingAction['step'], note: string | undefined) {
-    const filing = await load(id);
-    if (p.role === 'handler' && !(await isSubscriber(sql, filing.id, p.subject))) {
-      throw forbidden(`only subscribers of exception type ${filing.eventType} may act on its filings`);
-    }
-    refuseStep(filing, step);
-    const matter = await getMatter(sql, filing.matterId);
-    if (matter?.status === 'open') {
-      const action: FilingAction = { actorId: p.subject, filingId: id, filingSeq: filing.seq, step, note };
-      try {
-        await temporal.withDeadline(Date.now() + actionTimeoutMs, () =>
-          temporal.workflow.getHandle(matter.workflowId).executeUpdate(filingUpdate, { args: [action] }),
-        );
-        return present(await load(id));
-      } catch (err) {
-        const mapped = toApiError(err);
-        // The matter ended meanwhile: its log is written directly now.
-        if (!(mapped instanceof ApiError && mapped.code === ActionRefusal.NOT_OPEN)) throw mapped;
-        if ((await getMatter(sql, filing.matterId))?.status === 'open') throw mapped;
-      }
-    }
-    const done = await recordFilingStepDirectly(sql, {
-      filingId: id,
-      step,
-      actorId: p.subject,
-      note: note ?? null,
-    });
-    if (!done) refuseStep(await load(id), step);
-    return present(await load(id));
-  }
-
+  filings: FilingService;
+}> = async (app, { sql, filings }) => {
   app.get(
     '/v1/exception-filings',
     {
@@ -168,8 +92,8 @@ export const exceptionFilingRoutes: FastifyPluginAsyncTypebox<{
       },
     },
     async (request) => {
-      const filing = await load(request.params.id);
-      if (!(await mayRead(principalOf(request), filing))) {
+      const filing = await filings.load(request.params.id);
+      if (!(await filings.mayRead(principalOf(request), filing))) {
         throw notFound('FILING_NOT_FOUND', `no exception filing ${request.params.id}`);
       }
       return present(filing);
@@ -189,7 +113,8 @@ export const exceptionFilingRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: FilingView, '4xx': ErrorResponse },
       },
     },
-    async (request) => take(principalOf(request), request.params.id, 'acknowledged', request.body.note),
+    async (request) =>
+      present(await filings.take(principalOf(request), request.params.id, 'acknowledged', request.body.note)),
   );
 
   app.post(
@@ -206,6 +131,7 @@ export const exceptionFilingRoutes: FastifyPluginAsyncTypebox<{
         response: { 200: FilingView, '4xx': ErrorResponse },
       },
     },
-    async (request) => take(principalOf(request), request.params.id, 'closed', request.body.note),
+    async (request) =>
+      present(await filings.take(principalOf(request), request.params.id, 'closed', request.body.note)),
   );
 };

@@ -85,6 +85,52 @@ function channelRows(channels: Static<typeof ChannelInput>[], available: readonl
   });
 }
 
+/** Creates a handler with their channels and its audit row; the API and the console both call this. */
+export async function createHandler(
+  sql: Sql,
+  channelTypes: readonly string[],
+  actorId: string,
+  body: HandlerInput,
+) {
+  const timezone = body.timezone ?? 'UTC';
+  if (!isTimeZone(timezone)) {
+    throw badRequest('INVALID_TIMEZONE', `"${timezone}" is not an IANA time zone`, [
+      { field: 'body.timezone' },
+    ]);
+  }
+  checkQuiet(body.quietHours);
+  checkCaps(body.reminderCaps);
+  if (body.supervisorId === body.id) {
+    throw unprocessable('INVALID_SUPERVISOR', 'a handler cannot supervise themselves');
+  }
+  return sql.begin(async (tx) => {
+    if (body.supervisorId) {
+      const [sup] = await tx`select 1 from handlers where id = ${body.supervisorId}`;
+      if (!sup) throw unprocessable('UNKNOWN_SUPERVISOR', `no handler "${body.supervisorId}" to supervise`);
+    }
+    const ok = await insertHandler(tx, {
+      id: body.id,
+      name: body.name,
+      supervisorId: body.supervisorId ?? null,
+      timezone,
+      locale: body.locale ?? 'zh-CN',
+      quietHours: body.quietHours ?? null,
+      reminderCaps: body.reminderCaps ?? null,
+      channels: channelRows(body.channels, channelTypes),
+    });
+    if (!ok) throw conflict('HANDLER_EXISTS', `handler "${body.id}" already exists`);
+    const handler = present((await getHandler(tx, body.id))!);
+    await audit(tx, {
+      actorId,
+      action: 'handler.created',
+      entityType: 'handler',
+      entityId: body.id,
+      after: handler,
+    });
+    return handler;
+  });
+}
+
 export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; channelTypes: readonly string[] }> = async (
   app,
   { sql, channelTypes },
@@ -101,49 +147,10 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; channelTypes: 
         response: { 201: HandlerResponse, '4xx': ErrorResponse },
       },
     },
-    async (request, reply) => {
-      const actor = principalOf(request);
-      const body = request.body;
-      const timezone = body.timezone ?? 'UTC';
-      if (!isTimeZone(timezone)) {
-        throw badRequest('INVALID_TIMEZONE', `"${timezone}" is not an IANA time zone`, [
-          { field: 'body.timezone' },
-        ]);
-      }
-      checkQuiet(body.quietHours);
-      checkCaps(body.reminderCaps);
-      if (body.supervisorId === body.id) {
-        throw unprocessable('INVALID_SUPERVISOR', 'a handler cannot supervise themselves');
-      }
-      const created = await sql.begin(async (tx) => {
-        if (body.supervisorId) {
-          const [sup] = await tx`select 1 from handlers where id = ${body.supervisorId}`;
-          if (!sup)
-            throw unprocessable('UNKNOWN_SUPERVISOR', `no handler "${body.supervisorId}" to supervise`);
-        }
-        const ok = await insertHandler(tx, {
-          id: body.id,
-          name: body.name,
-          supervisorId: body.supervisorId ?? null,
-          timezone,
-          locale: body.locale ?? 'zh-CN',
-          quietHours: body.quietHours ?? null,
-          reminderCaps: body.reminderCaps ?? null,
-          channels: channelRows(body.channels, channelTypes),
-        });
-        if (!ok) throw conflict('HANDLER_EXISTS', `handler "${body.id}" already exists`);
-        const handler = present((await getHandler(tx, body.id))!);
-        await audit(tx, {
-          actorId: actor.subject,
-          action: 'handler.created',
-          entityType: 'handler',
-          entityId: body.id,
-          after: handler,
-        });
-        return handler;
-      });
-      return reply.code(201).send(created);
-    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(await createHandler(sql, channelTypes, principalOf(request).subject, request.body)),
   );
 
   app.get(

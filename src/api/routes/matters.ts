@@ -93,7 +93,8 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
   ]);
 }
 
-async function mayRead(sql: Sql, p: Principal, row: MatterRow): Promise<boolean> {
+/** Whether `p` may see this matter at all: the API and the web pages ask the same. */
+export async function mayRead(sql: Sql, p: Principal, row: MatterRow): Promise<boolean> {
   if (p.role === 'admin' || p.role === 'manager' || p.role === 'reviewer' || p.role === 'auditor')
     return true;
   if (p.role === 'source') return row.source === p.subject;

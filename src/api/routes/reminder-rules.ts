@@ -14,6 +14,35 @@ const present = (t: RuleTemplate) => ({ ...t, createdAt: t.createdAt.toISOString
 const secured = [{ bearer: [] }];
 const Versions = Type.Object({ items: Type.Array(RuleTemplateView) });
 
+/** The schedule a rule (inline or a template) would send; the API and the console both call this. */
+export async function previewReminders(sql: Sql, matters: MatterService, body: PreviewInput) {
+  if ((body.rule === undefined) === (body.reminderRuleRef === undefined)) {
+    throw badRequest('RULE_REQUIRED', 'give exactly one of rule and reminderRuleRef', [
+      { field: 'body.rule' },
+    ]);
+  }
+  const reminderRule =
+    body.rule ?? (await matters.resolveRule({ reminderRuleRef: body.reminderRuleRef })).reminderRule;
+  if (body.quietHours) {
+    try {
+      checkQuietHours(body.quietHours);
+    } catch (err) {
+      if (err instanceof CalendarError) {
+        throw badRequest('INVALID_QUIET_HOURS', err.message, [{ field: 'body.quietHours' }]);
+      }
+      throw err;
+    }
+  }
+  return previewRule(sql, {
+    schedule: await matters.checkRule(reminderRule, 'body.rule'),
+    assignedAt: body.assignedAt ? new Date(body.assignedAt) : new Date(),
+    dueAt: body.dueAt ? new Date(body.dueAt) : null,
+    ...(body.quietHours !== undefined ? { quiet: body.quietHours } : {}),
+    handlerId: body.handlerId ?? null,
+    count: body.count,
+  });
+}
+
 /** The catalog of reminder rules: each save is a new version; matters keep the version they were given. */
 export const reminderRuleRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; matters: MatterService }> = async (
   app,
@@ -70,34 +99,7 @@ export const reminderRuleRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; matters: 
         response: { 200: PreviewView, '4xx': ErrorResponse },
       },
     },
-    async (request) => {
-      const body = request.body;
-      if ((body.rule === undefined) === (body.reminderRuleRef === undefined)) {
-        throw badRequest('RULE_REQUIRED', 'give exactly one of rule and reminderRuleRef', [
-          { field: 'body.rule' },
-        ]);
-      }
-      const reminderRule =
-        body.rule ?? (await matters.resolveRule({ reminderRuleRef: body.reminderRuleRef })).reminderRule;
-      if (body.quietHours) {
-        try {
-          checkQuietHours(body.quietHours);
-        } catch (err) {
-          if (err instanceof CalendarError) {
-            throw badRequest('INVALID_QUIET_HOURS', err.message, [{ field: 'body.quietHours' }]);
-          }
-          throw err;
-        }
-      }
-      return previewRule(sql, {
-        schedule: await matters.checkRule(reminderRule, 'body.rule'),
-        assignedAt: body.assignedAt ? new Date(body.assignedAt) : new Date(),
-        dueAt: body.dueAt ? new Date(body.dueAt) : null,
-        ...(body.quietHours !== undefined ? { quiet: body.quietHours } : {}),
-        handlerId: body.handlerId ?? null,
-        count: body.count,
-      });
-    },
+    async (request) => previewReminders(sql, matters, request.body),
   );
 
   app.get(
