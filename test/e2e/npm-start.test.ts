@@ -90,6 +90,7 @@ describe('npm start', () => {
     const api = `http://127.0.0.1:${port}`;
     expect(output).toContain(`${api}/v1`);
     expect(output).toContain(`${api}/docs`);
+    expect(output).toContain(`${api}/inbox`);
     expect(output).toContain(`http://127.0.0.1:${uiPort}`);
 
     const ready = await fetch(`${api}/readyz`);
@@ -97,6 +98,10 @@ describe('npm start', () => {
     expect(await ready.json()).toMatchObject({ checks: { database: 'ok', temporal: 'ok' } });
     const ui = await fetch(`http://127.0.0.1:${uiPort}/`);
     expect(ui.status).toBe(200);
+    const signIn = await fetch(`${api}/inbox`, { redirect: 'manual' });
+    expect(signIn.status).toBe(303);
+    expect(signIn.headers.get('location')).toMatch(/^\/sign-in\?next=/);
+    expect((await fetch(`${api}/sign-in`)).status).toBe(200);
     const docs = await fetch(`${api}/docs/json`);
     expect(((await docs.json()) as any).paths).toHaveProperty('/v1/matters');
 
