@@ -76,6 +76,7 @@ import {
 } from './messages.js';
 import {
   MatterDueAt,
+  MatterEscalationLevel,
   MatterGroup,
   MatterHandler,
   MatterPriority,
@@ -272,8 +273,17 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
       { key: MatterPriority, value: state.priority },
       { key: MatterGroup, value: state.groupId ?? null },
       { key: MatterDueAt, value: state.dueAt ? new Date(state.dueAt) : null },
+      ...(patched('escalation-level-attribute')
+        ? [{ key: MatterEscalationLevel, value: escalationLevel() }]
+        : []),
     ]);
   }
+
+  const escalationLevel = (): number =>
+    (state.progress?.ladderSent ?? [state.escalated ? 1 : 0]).reduce(
+      (level, n, i) => (n > 0 ? i + 1 : level),
+      0,
+    );
 
   /** The current handler, or every member of the group while nobody has claimed it. */
   function assignee(): NoticeRecipient {
@@ -687,6 +697,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     if (!next) continue;
     keep(afterNotice(progressOf(), next));
     if (next.kind === 'escalation') {
+      if (patched('escalation-level-attribute')) publishSearchAttributes();
       // One-rung ladders (the first contract's escalateAfter) keep their original event shape.
       const rung = schedule().ladder.length > 1 ? { level: next.level } : {};
       const event = await record('matter.escalated', null, {

@@ -6,6 +6,11 @@ export const MatterSource = defineSearchAttributeKey('MatterSource', SearchAttri
 export const MatterDueAt = defineSearchAttributeKey('MatterDueAt', SearchAttributeType.DATETIME);
 export const MatterPriority = defineSearchAttributeKey('MatterPriority', SearchAttributeType.KEYWORD);
 export const MatterGroup = defineSearchAttributeKey('MatterGroup', SearchAttributeType.KEYWORD);
+/** How many rungs of the escalation ladder this assignment has reached; 0 before the first. */
+export const MatterEscalationLevel = defineSearchAttributeKey(
+  'MatterEscalationLevel',
+  SearchAttributeType.INT,
+);
 
 /** Registered on the dev server at start (`--search-attribute NAME=TYPE`). */
 export const SEARCH_ATTRIBUTES = [
@@ -15,4 +20,5 @@ export const SEARCH_ATTRIBUTES = [
   MatterDueAt,
   MatterPriority,
   MatterGroup,
+  MatterEscalationLevel,
 ];

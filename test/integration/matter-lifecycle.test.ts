@@ -32,19 +32,22 @@ async function counts(matterId: string) {
   return row!;
 }
 
-async function workflowsWithStatus(status: string, workflowId: string): Promise<string> {
+async function workflowsMatching(query: string): Promise<string> {
   const { stdout } = await run(temporalCliPath(), [
     'workflow',
     'list',
     '--address',
     stack.config.temporalAddress,
     '--query',
-    `MatterStatus="${status}" AND WorkflowId="${workflowId}"`,
+    query,
     '--output',
     'json',
   ]);
   return stdout;
 }
+
+const workflowsWithStatus = (status: string, workflowId: string) =>
+  workflowsMatching(`MatterStatus="${status}" AND WorkflowId="${workflowId}"`);
 
 describe('a matter pushed through the API', () => {
   it('reaches its handler with the matter and signed action links; GET changes nothing; POST completes it', async () => {
@@ -269,6 +272,16 @@ describe('a matter pushed through the API', () => {
     expect(escalation.path).toBe(`/hooks/${supervisor.id}`);
     const [row] = await stack.sql`select reminders_sent, escalated from matters where id = ${matter.id}`;
     expect(row).toMatchObject({ reminders_sent: 2, escalated: true });
+    // Ops find it in the Temporal UI with the queries the README shows.
+    await eventually(
+      async () =>
+        (
+          await workflowsMatching(
+            `MatterStatus="open" AND MatterEscalationLevel >= 1 AND MatterHandler="${handler.id}" AND WorkflowId="${matter.workflowId}"`,
+          )
+        ).includes(matter.workflowId),
+      'the escalated matter by its search attributes',
+    );
   });
 
   it('lists a handler’s matters newest first, filtered and paginated by cursor', async () => {

@@ -45,7 +45,7 @@ import {
   stateQuery,
   transferUpdate,
 } from '../../src/workflows/messages.js';
-import { MatterHandler, MatterStatus } from '../../src/workflows/search-attributes.js';
+import { MatterEscalationLevel, MatterHandler, MatterStatus } from '../../src/workflows/search-attributes.js';
 import { startMatterEnvironment } from '../support/time-skipping.js';
 
 const SECOND = 1000;
@@ -867,8 +867,14 @@ describe('the reminder engine in the workflow, over weeks of skipped time', { ti
   const levels = (fake: Fake) => ofType(fake, 'matter.escalated').map((e) => e.data.level as number);
 
   it('climbs the ladder rung by rung, each at its own cadence and to its own recipient', async () => {
-    await withMatter({ rule: LADDER, dueInMs: 1 * DAY }, async ({ createdAtMs, fake }) => {
+    await withMatter({ rule: LADDER, dueInMs: 1 * DAY }, async ({ handle, createdAtMs, fake }) => {
+      const level = async () => (await handle.describe()).typedSearchAttributes.get(MatterEscalationLevel);
+      // Set by the run's first workflow task, which may not have run yet.
+      await eventually(async () =>
+        expect(await level(), 'ops find matters by how far they escalated').toBe(0),
+      );
       await env.sleep(21 * DAY);
+      expect(await level()).toBe(3);
       const due = createdAtMs + 1 * DAY;
       const escalations = ofType(fake, 'matter.escalated');
       expectOffsets(escalations, due, [1 * HOUR, 5 * HOUR, 9 * HOUR, 1 * DAY, 2 * DAY, 3 * DAY]);
