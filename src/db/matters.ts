@@ -143,9 +143,12 @@ export async function listMatters(db: Queryable, filter: MatterFilter, page: Pag
   return [...rows];
 }
 
+// `= any(array(...))` rather than `in (select ...)`: the groups become an index condition on
+// matters_group_open instead of a filter over every unclaimed group matter (B4: 37 ms → 1 ms at p99 scale).
 function inScope(db: Queryable, scope: HandlerScope) {
   return db`handler_id = any(${[scope.handlerId, ...scope.standingInFor]})
-    or (handler_id is null and group_id in (select group_id from group_members where handler_id = ${scope.handlerId}))`;
+    or (handler_id is null
+      and group_id = any(array(select group_id from group_members where handler_id = ${scope.handlerId})))`;
 }
 
 /**
