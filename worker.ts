@@ -18,6 +18,7 @@ import { configuredChannels } from './src/channels/configured.js';
 import type { Config } from './src/config.js';
 import type { Sql } from './src/db/client.js';
 import type { Logger } from './src/logger.js';
+import { actionLatency, processRegistry, startMetricsServer, workerMetrics } from './src/metrics.js';
 import { secretBox } from './src/security/secret-box.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./src/workflows/index.ts', import.meta.url));
@@ -28,7 +29,7 @@ export interface WorkerOptions {
   log: Logger;
   /** A pre-built bundle; without one the worker bundles the workflow code itself. */
   workflowBundle?: WorkflowBundleOption;
-  /** Where the callback dispatcher counts; the API's registry when both run in one process. */
+  /** Where the worker counts; the API's registry when both run in one process, else a registry of its own. */
   metrics?: Registry;
   /** False on the embedded database, which serves one connection: the dispatcher then only polls. */
   listenForCallbacks?: boolean;
@@ -36,6 +37,8 @@ export interface WorkerOptions {
 
 export interface RunningWorker {
   worker: Worker;
+  /** What a standalone worker serves on its metrics port. */
+  registry: Registry;
   /** Drains in-flight tasks, then closes the connection. */
   stop(): Promise<void>;
   done: Promise<void>;
@@ -46,7 +49,7 @@ export async function startWorker({
   sql,
   log,
   workflowBundle,
-  metrics,
+  metrics: registry = processRegistry(),
   listenForCallbacks = true,
 }: WorkerOptions): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
@@ -63,6 +66,7 @@ export async function startWorker({
         taskQueue: config.taskQueue,
         actionTimeoutMs: config.actionTimeoutMs,
         transferAlertAfter: config.transferAlertAfter,
+        actionLatency: actionLatency(registry),
       }),
     }).xmpp,
   );
@@ -74,12 +78,17 @@ export async function startWorker({
     actionLinkTtlMs: config.actionLinkTtlMs,
     reminderCaps: config.reminderCaps,
     foldReminder: digestRequester(client, config.taskQueue),
+    log,
+    metrics: workerMetrics(registry),
   });
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     activities,
+    // On shutdown, activities in flight get this long to finish before they are cancelled.
+    shutdownGraceTime: config.shutdownGraceMs,
+    shutdownForceTime: config.shutdownGraceMs + SHUTDOWN_FORCE_MARGIN_MS,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
   });
   // Callbacks to source systems go out from every worker; the outbox's row locks keep them apart.
@@ -89,7 +98,7 @@ export async function startWorker({
     settings: config.sourceCallbacks,
     secrets: secretBox(config.callbackSecretKey),
     listen: listenForCallbacks,
-    ...(metrics ? { registry: metrics } : {}),
+    registry,
   });
   const done = worker.run().finally(async () => {
     await dispatcher.stop();
@@ -101,23 +110,31 @@ export async function startWorker({
   log.info({ taskQueue: config.taskQueue }, 'worker running');
   return {
     worker,
+    registry,
     done,
     async stop() {
-      // Sends in flight finish and are recorded before the database goes away.
-      await dispatcher.stop();
+      // Both drain at once; sends and activities in flight finish and are recorded before the database goes away.
       if (worker.getState() === 'RUNNING') worker.shutdown();
-      await done;
+      await Promise.all([dispatcher.stop(), done]);
     },
   };
 }
 
+/** Past the grace period, a worker whose activities ignore cancellation is abandoned after this much more. */
+const SHUTDOWN_FORCE_MARGIN_MS = 5_000;
+
 let sdkLoggerInstalled = false;
 
-/** The SDK's runtime is per process and can be installed once; later calls keep the first logger. */
-export function installSdkLogger(log: Logger): void {
+/**
+ * The SDK's runtime is per process and can be installed once, before any connection; later calls keep
+ * the first. It logs through `log`, serves core metrics at `metricsAddress` when given, and leaves
+ * signals to the process, which stops its parts in order.
+ */
+export function installSdkLogger(log: Logger, options: { metricsAddress?: string | undefined } = {}): void {
   if (sdkLoggerInstalled) return;
   sdkLoggerInstalled = true;
   Runtime.install({
+    shutdownSignals: [],
     logger: {
       log: (level, message, meta) =>
         log[level === 'TRACE' ? 'trace' : (level.toLowerCase() as 'info')](meta ?? {}, message),
@@ -127,7 +144,12 @@ export function installSdkLogger(log: Logger): void {
       warn: (message, meta) => log.warn(meta ?? {}, message),
       error: (message, meta) => log.error(meta ?? {}, message),
     },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+      ...(options.metricsAddress
+        ? { metrics: { prometheus: { bindAddress: options.metricsAddress, countersTotalSuffix: true } } }
+        : {}),
+    },
   });
 }
 
@@ -139,12 +161,35 @@ if (isEntryPoint) {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'matterflow-worker');
   if (!config.databaseUrl) throw new Error('DATABASE_URL is required for a standalone worker');
-  installSdkLogger(log);
+  installSdkLogger(log, { metricsAddress: config.temporalMetricsAddress });
   const sql = createSql(config.databaseUrl, { max: config.dbPoolMax });
   const running = await startWorker({ config, sql, log });
+  const server =
+    config.workerMetricsPort === undefined
+      ? null
+      : await startMetricsServer(running.registry, {
+          host: config.host,
+          port: config.workerMetricsPort,
+          healthy: () => running.worker.getState() === 'RUNNING',
+        });
+  if (server) log.info({ address: server.address() }, 'worker metrics served');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => void running.stop());
+    process.once(signal, () => {
+      log.info({ signal, graceMs: config.shutdownGraceMs }, 'worker draining');
+      // A failure to drain surfaces through `done` below.
+      running.stop().catch(() => {});
+    });
   }
-  await running.done;
+  let exitCode = 0;
+  try {
+    await running.done;
+  } catch (err) {
+    log.error({ err }, 'worker stopped with an error');
+    exitCode = 1;
+  }
+  server?.closeAllConnections();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   await sql.end({ timeout: 5 });
+  log.info({ exitCode }, 'worker stopped');
+  process.exit(exitCode);
 }

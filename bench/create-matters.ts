@@ -17,11 +17,13 @@ import { startDevServer } from '../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../src/runtime/tools.js';
 import { newSecret } from '../src/security/secret-hash.js';
 import { installSdkLogger, startWorker, WORKFLOWS_PATH } from '../worker.js';
+import { awaitingUpdateWorkflow, doneUpdate, readyQuery } from './workflows/empty.js';
 
 /**
- * B1 seed: matters created per second through the API, beside bare `workflow.start` of an empty
- * workflow on the same dev server in the same run. Then one bulk push of BULK_COUNT matters by a
- * source, beside as many bare starts at the bulk's own concurrency.
+ * B1: matters created per second through the API, beside bare `workflow.start` of an empty workflow on
+ * the same dev server in the same run. B2: completing those matters through the API, beside a bare
+ * Update on workflows that only wait for one. Then one bulk push of BULK_COUNT matters by a source,
+ * beside as many bare starts at the bulk's own concurrency.
  */
 const COUNT = Number(process.env.BENCH_COUNT ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -106,6 +108,7 @@ const floor = await timed(COUNT, CONCURRENCY, async () => {
     workflowId: `empty-${randomUUID()}`,
   });
 });
+const created: string[] = [];
 const matterflow = await timed(COUNT, CONCURRENCY, async () => {
   const res = await fetch(`${api}/v1/matters`, {
     method: 'POST',
@@ -118,6 +121,38 @@ const matterflow = await timed(COUNT, CONCURRENCY, async () => {
     }),
   });
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
+  created.push(((await res.json()) as { id: string }).id);
+});
+
+const waiting = await Promise.all(
+  Array.from({ length: COUNT }, () =>
+    client.workflow.start(awaitingUpdateWorkflow, {
+      taskQueue: 'bench-empty',
+      workflowId: `awaiting-${randomUUID()}`,
+    }),
+  ),
+);
+// Timed once every run is up and cached by the worker, as the matters' runs are.
+await timed(COUNT, CONCURRENCY, async (i) => {
+  await waiting[i]!.query(readyQuery);
+});
+const updateFloor = await timed(COUNT, CONCURRENCY, async (i) => {
+  await waiting[i]!.executeUpdate(doneUpdate, { args: ['bench'] });
+});
+const handlerToken = (await (
+  await fetch(`${api}/v1/tokens`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ subject: 'bench', role: 'handler' }),
+  })
+).json()) as { token: string };
+const completed = await timed(COUNT, CONCURRENCY, async (i) => {
+  const res = await fetch(`${api}/v1/matters/${created[i]}/complete`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${handlerToken.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ outcome: 'done' }),
+  });
+  if (res.status !== 200) throw new Error(`complete failed: ${res.status} ${await res.text()}`);
   await res.arrayBuffer();
 });
 
@@ -171,6 +206,12 @@ const result = {
   floor: { name: 'client.workflow.start(emptyWorkflow)', ...floor },
   matterflow: { name: 'POST /v1/matters', ...matterflow },
   ratio: matterflow.perSecond / floor.perSecond,
+  complete: {
+    floor: { name: 'handle.executeUpdate on a workflow waiting for it', ...updateFloor },
+    matterflow: { name: 'POST /v1/matters/:id/complete', ...completed },
+    ratioP50: completed.p50Ms / updateFloor.p50Ms,
+    ratioP99: completed.p99Ms / updateFloor.p99Ms,
+  },
   bulk: {
     count: BULK_COUNT,
     floor: { name: `client.workflow.start(emptyWorkflow), ${BULK_CONCURRENCY} concurrent`, ...bulkFloor },
@@ -193,6 +234,15 @@ ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB
 | matterflow: ${result.matterflow.name} | ${f(matterflow.perSecond)} | ${f(matterflow.p50Ms)} | ${f(matterflow.p99Ms)} |
 
 Ratio (matterflow / floor): **${result.ratio.toFixed(2)}**
+
+## B2 complete: ${COUNT} each, ${CONCURRENCY} concurrent
+
+| what | per second | p50 ms | p99 ms |
+| --- | ---: | ---: | ---: |
+| floor: ${result.complete.floor.name} | ${f(updateFloor.perSecond)} | ${f(updateFloor.p50Ms)} | ${f(updateFloor.p99Ms)} |
+| matterflow: ${result.complete.matterflow.name} | ${f(completed.perSecond)} | ${f(completed.p50Ms)} | ${f(completed.p99Ms)} |
+
+Ratio (matterflow / floor): p50 **${result.complete.ratioP50.toFixed(2)}**, p99 **${result.complete.ratioP99.toFixed(2)}**
 
 ## Bulk ingestion: ${BULK_COUNT} matters in one request
 

@@ -33,6 +33,9 @@ const Env = Type.Object({
   REMINDER_CAP_PER_HOUR: Type.Integer({ default: 20, minimum: 1, maximum: 10000 }),
   REMINDER_CAP_PER_DAY: Type.Integer({ default: 100, minimum: 1, maximum: 10000 }),
   TRANSFER_ALERT_AFTER: Type.Integer({ default: 3, minimum: 1, maximum: 1000 }),
+  WORKER_METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  TEMPORAL_METRICS_ADDRESS: Type.Optional(Type.String({ pattern: '^[^\\s:]+:\\d+$' })),
+  SHUTDOWN_GRACE_MS: Type.Integer({ default: 20000, minimum: 0 }),
   ...Object.fromEntries(CHANNEL_ENV_KEYS.map((k) => [k, Type.Optional(Type.String({ minLength: 1 }))])),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -113,6 +116,12 @@ export interface Config {
   /** Encrypts the secrets that sign callbacks to source systems. */
   callbackSecretKey: string;
   sourceCallbacks: SourceCallbackSettings;
+  /** A worker on its own serves `/metrics` and `/healthz` on this port (on `host`); absent, it serves none. */
+  workerMetricsPort: number | undefined;
+  /** `host:port` where Temporal's core SDK serves its own Prometheus metrics; absent, it serves none. */
+  temporalMetricsAddress: string | undefined;
+  /** How long in-flight requests and activities get to finish on SIGTERM before they are cut off. */
+  shutdownGraceMs: number;
 }
 
 /** How the outbox dispatcher delivers callbacks to source systems. */
@@ -193,5 +202,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       backoffCapMs: e.CALLBACK_BACKOFF_CAP_MS,
       retryForMs,
     },
+    workerMetricsPort: e.WORKER_METRICS_PORT,
+    temporalMetricsAddress: e.TEMPORAL_METRICS_ADDRESS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   });
 }

@@ -28,10 +28,14 @@ const log = createLogger(process.env.LOG_LEVEL ?? 'info');
 const stops: (() => Promise<unknown>)[] = [];
 
 async function shutdown(code: number): Promise<never> {
+  let exitCode = code;
   for (const stop of stops.reverse()) {
-    await stop().catch((err) => log.error({ err }, 'shutdown step failed'));
+    await stop().catch((err) => {
+      log.error({ err }, 'shutdown step failed');
+      exitCode = 1;
+    });
   }
-  process.exit(code);
+  process.exit(exitCode);
 }
 
 try {
@@ -62,12 +66,11 @@ try {
   stops.push(() => sql.end({ timeout: 5 }));
   if (config.adminToken) await seedAdminToken(sql, config.adminToken);
 
-  installSdkLogger(log);
+  installSdkLogger(log, { metricsAddress: config.temporalMetricsAddress });
   const connection = await Connection.connect({ address: config.temporalAddress });
   stops.push(() => connection.close());
   const temporal = new Client({ connection, namespace: config.namespace });
   const app = await buildApp({ config, sql, temporal, log });
-  stops.push(() => app.close());
   const worker = await startWorker({
     config,
     sql,
@@ -77,6 +80,9 @@ try {
     listenForCallbacks: poolMax === undefined,
   });
   stops.push(() => worker.stop());
+  // Run in reverse: the API stops taking requests and finishes its own (whose Updates the worker still
+  // serves), then the worker drains, then connections and the database close.
+  stops.push(() => app.close());
   await app.listen({ host: config.host, port: config.port });
   const api = `http://${config.host}:${(app.server.address() as { port: number }).port}`;
 

@@ -7,7 +7,8 @@ import { getMatter } from '../db/matters.js';
 import { claimNotification } from '../db/notifications.js';
 import type { DeliveryReport } from './contracts.js';
 import { pickChannel, sendClaimed } from './delivery.js';
-import type { ActivityDeps } from './index.js';
+import type { ResolvedDeps } from './index.js';
+import { activityLog } from './log.js';
 
 export type ChangeRecipientRole = 'maker' | 'reviewer';
 
@@ -42,7 +43,7 @@ function viewOfProposal(cr: ChangeRequestRow): MatterView {
   };
 }
 
-export function createChangeNoticeActivities(deps: ActivityDeps) {
+export function createChangeNoticeActivities(deps: ResolvedDeps) {
   const { sql, channels } = deps;
 
   return {
@@ -101,7 +102,11 @@ export function createChangeNoticeActivities(deps: ActivityDeps) {
           failure: cr.failure,
         },
       };
-      return sendClaimed(sql, channels, notification.id, target, message, recipient.id);
+      const log = activityLog(deps.log, { matterId: cr.matterId, changeRequestId: cr.id });
+      return sendClaimed(sql, channels, notification.id, target, message, recipient.id, {
+        log,
+        metrics: deps.metrics,
+      });
     },
   };
 }

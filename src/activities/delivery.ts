@@ -5,6 +5,8 @@ import type { Sql } from '../db/client.js';
 import type { ChannelRow, HandlerRecord } from '../db/handlers.js';
 import { recordAttempt } from '../db/notifications.js';
 import { grantSendSlot } from '../db/send-slots.js';
+import type { Logger } from '../logger.js';
+import type { WorkerMetrics } from '../metrics.js';
 import { DELIVERY_MAX_ATTEMPTS, isThrottled, type Throttled } from './contracts.js';
 
 /** Waits this short are spent in the activity; longer ones go back to the workflow as a durable sleep. */
@@ -60,6 +62,12 @@ export type SendOutcome =
   /** The receiver refused; `final` once no retry of this channel is left or can help. */
   | { failed: string; final: boolean };
 
+/** Where a send is told: the activity call's logger (it carries the matter id) and the worker's counters. */
+export interface SendObserver {
+  log: Logger;
+  metrics: WorkerMetrics;
+}
+
 /** One attempt at a claimed notice, logged; the last attempt, or a refusal no retry can mend, marks it failed. */
 export async function attemptSend(
   db: Sql,
@@ -67,6 +75,7 @@ export async function attemptSend(
   notificationId: number,
   target: ChannelTarget,
   message: OutboundMessage,
+  { log, metrics }: SendObserver,
 ): Promise<SendOutcome> {
   const channel = channels.get(target.type)!;
   const throttled = await waitForSendSlot(db, channel, target);
@@ -75,7 +84,16 @@ export async function attemptSend(
   const attempt = Context.current().info.attempt;
   const final = !result.ok && (!result.retryable || attempt >= DELIVERY_MAX_ATTEMPTS);
   await recordAttempt(db, notificationId, attempt, { ...result, final });
-  return result.ok ? 'delivered' : { failed: `${target.type}: ${result.error}`, final };
+  const about = { notificationId, channel: target.type, type: message.type };
+  if (result.ok) {
+    metrics.remindersSent.inc({ channel: target.type });
+    log.info(about, 'notice delivered');
+    return 'delivered';
+  }
+  metrics.deliveryAttemptsFailed.inc({ channel: target.type });
+  if (final) metrics.deliveriesFailed.inc({ channel: target.type });
+  log.warn({ ...about, error: result.error, final }, final ? 'delivery failed for good' : 'delivery failed');
+  return { failed: `${target.type}: ${result.error}`, final };
 }
 
 /** Sends a claimed notice; a failure is thrown so that Temporal retries it, unless it is final. */
@@ -86,8 +104,9 @@ export async function sendClaimed(
   target: ChannelTarget,
   message: OutboundMessage,
   recipientId: string,
+  observer: SendObserver,
 ): Promise<'delivered' | Throttled> {
-  const sent = await attemptSend(db, channels, notificationId, target, message);
+  const sent = await attemptSend(db, channels, notificationId, target, message, observer);
   if (sent === 'delivered' || isThrottled(sent)) return sent;
   throw ApplicationFailure.create({
     type: 'DELIVERY_FAILED',

@@ -9,7 +9,8 @@ import { digestWorkflowId, reminderHeldSignal } from '../workflows/messages.js';
 import type { reminderDigestWorkflow } from '../workflows/reminder-digest.js';
 import type { DeliveryReport } from './contracts.js';
 import { pickChannel, sendClaimed } from './delivery.js';
-import type { ActivityDeps } from './index.js';
+import type { ActivityDeps, ResolvedDeps } from './index.js';
+import { activityLog } from './log.js';
 
 export interface DigestRequest {
   recipientId: string;
@@ -19,7 +20,7 @@ export interface DigestRequest {
 
 const PRIORITY_RANK: Record<string, number> = { urgent: 0, high: 1, normal: 2, low: 3 };
 
-export function createDigestActivities(deps: ActivityDeps) {
+export function createDigestActivities(deps: ResolvedDeps) {
   const { sql, channels } = deps;
 
   return {
@@ -74,7 +75,11 @@ export function createDigestActivities(deps: ActivityDeps) {
           },
         },
       };
-      return sendClaimed(sql, channels, notification.id, target, message, recipientId);
+      const log = activityLog(deps.log, { recipientId, digestKey });
+      return sendClaimed(sql, channels, notification.id, target, message, recipientId, {
+        log,
+        metrics: deps.metrics,
+      });
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
+import { Registry } from 'prom-client';
 import type { ChannelRegistry, OutboundMessage } from '../channels/channel.js';
 import { matterViewOf } from '../channels/matter-view.js';
 import { storeActionLink } from '../db/action-links.js';
@@ -14,6 +15,8 @@ import { claimCappedReminder } from '../db/reminder-caps.js';
 import { ROUND_THE_CLOCK } from '../domain/calendar.js';
 import type { PlanningContext } from '../domain/planner.js';
 import { isCappedType, type ReminderCaps } from '../domain/reminder-caps.js';
+import { createLogger, type Logger } from '../logger.js';
+import { type WorkerMetrics, workerMetrics } from '../metrics.js';
 import { deriveNonce, signActionToken } from '../security/action-token.js';
 import { createChangeNoticeActivities } from './change-notices.js';
 import type {
@@ -25,8 +28,9 @@ import type {
 } from './contracts.js';
 import { isThrottled } from './contracts.js';
 import { createConvergeActivities } from './converge.js';
-import { attemptSend, channelsFor, sendClaimed } from './delivery.js';
+import { attemptSend, channelsFor, type SendObserver, sendClaimed } from './delivery.js';
 import { createDigestActivities } from './digest.js';
+import { activityLog } from './log.js';
 
 export interface ActivityDeps {
   sql: Sql;
@@ -38,7 +42,14 @@ export interface ActivityDeps {
   reminderCaps: ReminderCaps;
   /** Asks for the recipient's digest of held-back reminders by `digestAt` (idempotent). */
   foldReminder(recipientId: string, digestAt: Date): Promise<void>;
+  /** Absent, nothing is logged (tests about I/O only). */
+  log?: Logger;
+  /** Absent, counted in a registry nobody scrapes. */
+  metrics?: WorkerMetrics;
 }
+
+/** The deps every activity factory works with, the optional ones settled once. */
+export type ResolvedDeps = ActivityDeps & SendObserver;
 
 interface Recipient {
   recipientId: string;
@@ -47,8 +58,17 @@ interface Recipient {
 
 const compact = (ids: (string | null | undefined)[]): string[] => ids.filter((id): id is string => !!id);
 
-export function createActivities(deps: ActivityDeps) {
-  const { sql, channels } = deps;
+export function createActivities(given: ActivityDeps) {
+  const deps: ResolvedDeps = {
+    ...given,
+    log: given.log ?? createLogger('silent'),
+    metrics: given.metrics ?? workerMetrics(new Registry()),
+  };
+  const { sql, channels, metrics } = deps;
+
+  /** This call's logger, every line naming the matter and the event's sequence number. */
+  const logFor = (input: { state: { id: string }; seq: number }) =>
+    activityLog(deps.log, { matterId: input.state.id, seq: input.seq });
 
   /** Whom a notice reaches, each with the person they receive it for when standing in. */
   async function resolveRecipients(input: DeliverNoticeInput): Promise<Recipient[]> {
@@ -116,7 +136,7 @@ export function createActivities(deps: ActivityDeps) {
    * Tries the recipient's channels in order: one that fails for good (refused, or out of retries) hands
    * the notice to the next, each with a delivery record of its own.
    */
-  async function deliverTo(input: DeliverNoticeInput, to: Recipient): Promise<DeliveryReport> {
+  async function deliverTo(input: DeliverNoticeInput, to: Recipient, log: Logger): Promise<DeliveryReport> {
     const { recipientId, onBehalfOf } = to;
     const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf };
     const recipient = await getHandler(sql, recipientId);
@@ -156,7 +176,7 @@ export function createActivities(deps: ActivityDeps) {
         continue;
       }
       const message = await messageFor(input, recipient, onBehalfOf, idempotencyKey);
-      const sent = await attemptSend(sql, channels, notification.id, target, message);
+      const sent = await attemptSend(sql, channels, notification.id, target, message, { log, metrics });
       if (sent === 'delivered' || isThrottled(sent)) return sent;
       if (!sent.final) {
         throw ApplicationFailure.create({
@@ -174,7 +194,11 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /** An external subscriber: one signed POST through the webhook channel, keyed so a retry never repeats it. */
-  async function deliverToWebhook(input: DeliverNoticeInput, url: string): Promise<DeliveryReport> {
+  async function deliverToWebhook(
+    input: DeliverNoticeInput,
+    url: string,
+    log: Logger,
+  ): Promise<DeliveryReport> {
     const idempotencyKey = `${input.workflowId}:${input.seq}:webhook:${createHash('sha256').update(url).digest('hex').slice(0, 16)}`;
     const key = {
       matterId: input.state.id,
@@ -210,7 +234,7 @@ export function createActivities(deps: ActivityDeps) {
       data: input.data,
     };
     const target = { type: 'webhook', address: url, settings: {} };
-    return sendClaimed(sql, channels, notification.id, target, message, url);
+    return sendClaimed(sql, channels, notification.id, target, message, url, { log, metrics });
   }
 
   return {
@@ -219,7 +243,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createConvergeActivities(deps),
 
     async recordEvent(input: RecordEventInput): Promise<void> {
-      await recordMatterEvent(sql, input);
+      // Counted only by the call that inserted the event, so a retried activity never counts twice.
+      if (!(await recordMatterEvent(sql, input))) return;
+      if (input.seq === 1) metrics.mattersCreated.inc();
+      if (input.type === 'matter.completed') metrics.mattersCompleted.inc();
+      logFor(input).info({ type: input.type, actorId: input.actorId }, 'matter event recorded');
     },
 
     /** The calendar a rule counts on (the latest version) and the handler's quiet hours in their zone. */
@@ -241,6 +269,7 @@ export function createActivities(deps: ActivityDeps) {
      * after one receiver failed sends only to those not yet served.
      */
     async deliverNotice(input: DeliverNoticeInput): Promise<DeliveryReport> {
+      const log = logFor(input);
       const recipients = await resolveRecipients(input);
       const webhooks = input.recipient.kind === 'subscribers' ? (input.recipient.webhooks ?? []) : [];
       if (recipients.length === 0 && webhooks.length === 0) {
@@ -261,8 +290,8 @@ export function createActivities(deps: ActivityDeps) {
         return 'no-recipient';
       }
       const outcomes = await Promise.allSettled([
-        ...recipients.map((to) => deliverTo(input, to)),
-        ...webhooks.map((url) => deliverToWebhook(input, url)),
+        ...recipients.map((to) => deliverTo(input, to, log)),
+        ...webhooks.map((url) => deliverToWebhook(input, url, log)),
       ]);
       const failed = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       if (failed.length === 0) {

@@ -9,6 +9,7 @@ import { availableChannelTypes } from '../channels/settings.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
+import { actionLatency } from '../metrics.js';
 import { secretBox } from '../security/secret-box.js';
 import { webPlugin } from '../web/plugin.js';
 import { authPlugin } from './auth.js';
@@ -90,7 +91,15 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
     transformStaticCSP: (header) => header.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
   });
   app.addSchema(ErrorResponse);
-  installMetrics(app, sql);
+  const registry = installMetrics(app, sql);
+  // Every line about one matter, the request log included, carries its id to search by.
+  app.addHook('onRequest', async (request, reply) => {
+    const { id } = request.params as { id?: unknown };
+    if (typeof id === 'string' && request.routeOptions.url?.startsWith('/v1/matters/:id')) {
+      request.log = request.log.child({ matterId: id });
+      reply.log = request.log;
+    }
+  });
   await app.register(authPlugin, { sql });
 
   const matters = matterService({
@@ -99,6 +108,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
     taskQueue: config.taskQueue,
     actionTimeoutMs: config.actionTimeoutMs,
     transferAlertAfter: config.transferAlertAfter,
+    actionLatency: actionLatency(registry),
   });
   await app.register(healthRoutes, { sql, temporal });
   await app.register(handlerRoutes, { sql, channelTypes: availableChannelTypes(config.channels) });

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
+import type { Histogram } from 'prom-client';
 import { calendarInUse } from '../db/business-calendars.js';
 import type { Sql } from '../db/client.js';
 import { standsInFor } from '../db/delegations.js';
@@ -64,6 +65,8 @@ export interface MatterServiceDeps {
   actionTimeoutMs: number;
   /** More transfers than this alert the manager; absent, none do. */
   transferAlertAfter?: number;
+  /** Observes each Update's round trip, labelled with the Update's wire name. */
+  actionLatency?: Histogram<'action'>;
 }
 
 export interface CreateResult {
@@ -118,6 +121,7 @@ export function matterService({
   taskQueue,
   actionTimeoutMs,
   transferAlertAfter,
+  actionLatency,
 }: MatterServiceDeps) {
   async function startWorkflow(
     input: MatterInput,
@@ -170,10 +174,15 @@ export function matterService({
   }
 
   /** Without a worker an Update would wait forever; the caller gets a 503 instead. */
-  function update<A>(row: MatterRow, definition: UpdateDefinition<ActionResult, [A]>, action: A) {
-    return temporal.withDeadline(Date.now() + actionTimeoutMs, () =>
-      temporal.workflow.getHandle(row.workflowId).executeUpdate(definition, { args: [action] }),
-    );
+  async function update<A>(row: MatterRow, definition: UpdateDefinition<ActionResult, [A]>, action: A) {
+    const done = actionLatency?.startTimer({ action: definition.name });
+    try {
+      return await temporal.withDeadline(Date.now() + actionTimeoutMs, () =>
+        temporal.workflow.getHandle(row.workflowId).executeUpdate(definition, { args: [action] }),
+      );
+    } finally {
+      done?.();
+    }
   }
 
   /** A rule must parse, and the calendar it names must exist and be in use. */

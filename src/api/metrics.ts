@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 import type { Sql } from '../db/client.js';
+import { processRegistry } from '../metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,8 +12,17 @@ declare module 'fastify' {
 
 /** Per-app registry, so tests that build several apps never collide on metric names. */
 export function installMetrics(app: FastifyInstance, sql: Sql): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = processRegistry();
+  // Counted in the database on scrape (an index on status serves it), so every replica tells the same truth.
+  new Gauge({
+    name: 'matterflow_matters_open',
+    help: 'Matters open now',
+    registers: [registry],
+    async collect() {
+      const [row] = await sql<{ n: number }[]>`select count(*)::int as n from matters where status = 'open'`;
+      this.set(row?.n ?? 0);
+    },
+  });
   // Read from the table, so it is right whichever worker delivers: a growing depth means a source is down.
   new Gauge({
     name: 'matterflow_callback_outbox_depth',

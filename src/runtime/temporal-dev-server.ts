@@ -6,6 +6,8 @@ export interface DevServerOptions {
   cli: string;
   /** SQLite file for persistence; omitted means in-memory. */
   dbFile?: string;
+  /** For the file: `PRAGMA=VALUE` settings, FILE_PRAGMAS unless given. */
+  sqlitePragmas?: string[];
   port: number;
   /** null disables the Web UI. */
   uiPort: number | null;
@@ -36,6 +38,13 @@ export function searchAttributeArgs(): string[] {
   ]);
 }
 
+/**
+ * For the file-backed server: a write-ahead log lets readers (the UI, list queries) run beside the writer,
+ * and `synchronous=normal` syncs at checkpoints rather than at every commit. A crash of the machine (not of
+ * the process) may lose the last commits; this server is for one machine's development and demos.
+ */
+export const FILE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
+
 /** Starts `temporal server start-dev` on loopback and waits until its frontend accepts connections. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const args = [
@@ -49,7 +58,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     options.namespace ?? 'default',
     '--log-level',
     'warn',
-    ...(options.dbFile ? ['--db-filename', options.dbFile] : []),
+    ...(options.dbFile
+      ? [
+          '--db-filename',
+          options.dbFile,
+          ...(options.sqlitePragmas ?? FILE_PRAGMAS).flatMap((p) => ['--sqlite-pragma', p]),
+        ]
+      : []),
     ...(options.uiPort === null
       ? ['--headless']
       : ['--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1']),

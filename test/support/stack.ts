@@ -66,7 +66,14 @@ export async function startStack(
   const worker =
     options.worker === false
       ? null
-      : await startWorker({ config, sql, log, workflowBundle: { codePath: inject('workflowBundlePath') } });
+      : await startWorker({
+          config,
+          sql,
+          log,
+          workflowBundle: { codePath: inject('workflowBundlePath') },
+          // One process, one registry, as under `npm start`: the API's /metrics shows the worker's counts.
+          metrics: app.metrics,
+        });
   return {
     config,
     sql,

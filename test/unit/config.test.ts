@@ -67,6 +67,9 @@ describe('loadConfig', () => {
         backoffCapMs: 300_000,
         retryForMs: 24 * 3_600_000,
       },
+      workerMetricsPort: undefined,
+      temporalMetricsAddress: undefined,
+      shutdownGraceMs: 20_000,
     });
   });
 
