@@ -19,7 +19,10 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json worker.ts ./
 COPY src ./src
-COPY scripts/worker-health.mjs ./scripts/worker-health.mjs
+COPY scripts/worker-health.mjs scripts/build-workflows.ts ./scripts/
+# Workers load this bundle instead of bundling the workflow code at every start.
+RUN node --import tsx scripts/build-workflows.ts dist/workflow-bundle.js
+ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
 # Files stay root-owned: the app only reads them; tsx caches under /tmp.
 USER node
 EXPOSE 3000

@@ -19,9 +19,8 @@ import type { Config } from './src/config.js';
 import type { Sql } from './src/db/client.js';
 import type { Logger } from './src/logger.js';
 import { actionLatency, processRegistry, startMetricsServer, workerMetrics } from './src/metrics.js';
+import { WORKFLOWS_PATH } from './src/runtime/workflow-bundle.js';
 import { secretBox } from './src/security/secret-box.js';
-
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./src/workflows/index.ts', import.meta.url));
 
 export interface WorkerOptions {
   config: Readonly<Config>;
@@ -89,7 +88,11 @@ export async function startWorker({
     // On shutdown, activities in flight get this long to finish before they are cancelled.
     shutdownGraceTime: config.shutdownGraceMs,
     shutdownForceTime: config.shutdownGraceMs + SHUTDOWN_FORCE_MARGIN_MS,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTaskExecutions,
+    maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
+    maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentLocalActivityExecutions,
+    ...workflowCode(workflowBundle, config.worker.workflowBundlePath),
   });
   // Callbacks to source systems go out from every worker; the outbox's row locks keep them apart.
   const dispatcher = await startDispatcher({
@@ -118,6 +121,15 @@ export async function startWorker({
       await Promise.all([dispatcher.stop(), done]);
     },
   };
+}
+
+function workflowCode(
+  bundle: WorkflowBundleOption | undefined,
+  bundlePath: string | undefined,
+): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+  if (bundle) return { workflowBundle: bundle };
+  if (bundlePath) return { workflowBundle: { codePath: bundlePath } };
+  return { workflowsPath: WORKFLOWS_PATH };
 }
 
 /** Past the grace period, a worker whose activities ignore cancellation is abandoned after this much more. */

@@ -15,8 +15,9 @@ import { startEmbeddedPostgres } from '../src/runtime/embedded-postgres.js';
 import { freePort } from '../src/runtime/free-port.js';
 import { startDevServer } from '../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../src/runtime/tools.js';
+import { WORKFLOWS_PATH } from '../src/runtime/workflow-bundle.js';
 import { newSecret } from '../src/security/secret-hash.js';
-import { installSdkLogger, startWorker, WORKFLOWS_PATH } from '../worker.js';
+import { installSdkLogger, startWorker } from '../worker.js';
 import { awaitingUpdateWorkflow, doneUpdate, readyQuery } from './workflows/empty.js';
 
 /**

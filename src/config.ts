@@ -36,6 +36,11 @@ const Env = Type.Object({
   WORKER_METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   TEMPORAL_METRICS_ADDRESS: Type.Optional(Type.String({ pattern: '^[^\\s:]+:\\d+$' })),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 20000, minimum: 0 }),
+  WORKER_MAX_CACHED_WORKFLOWS: Type.Integer({ default: 10000, minimum: 0 }),
+  WORKER_MAX_WORKFLOW_TASKS: Type.Integer({ default: 40, minimum: 2 }),
+  WORKER_MAX_ACTIVITIES: Type.Integer({ default: 100, minimum: 1 }),
+  WORKER_MAX_LOCAL_ACTIVITIES: Type.Integer({ default: 100, minimum: 1 }),
+  WORKFLOW_BUNDLE_PATH: Type.Optional(Type.String({ minLength: 1 })),
   ...Object.fromEntries(CHANNEL_ENV_KEYS.map((k) => [k, Type.Optional(Type.String({ minLength: 1 }))])),
   LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
@@ -122,6 +127,18 @@ export interface Config {
   temporalMetricsAddress: string | undefined;
   /** How long in-flight requests and activities get to finish on SIGTERM before they are cut off. */
   shutdownGraceMs: number;
+  worker: WorkerTuning;
+}
+
+/** Chosen by measurement (bench/open-matters.ts); see README "Scaling out". */
+export interface WorkerTuning {
+  /** Runs kept in memory; a run evicted replays its history when it next has work. */
+  maxCachedWorkflows: number;
+  maxConcurrentWorkflowTaskExecutions: number;
+  maxConcurrentActivityTaskExecutions: number;
+  maxConcurrentLocalActivityExecutions: number;
+  /** A bundle built by `npm run build:workflows`; absent, the worker bundles the workflow code at start. */
+  workflowBundlePath: string | undefined;
 }
 
 /** How the outbox dispatcher delivers callbacks to source systems. */
@@ -205,5 +222,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     workerMetricsPort: e.WORKER_METRICS_PORT,
     temporalMetricsAddress: e.TEMPORAL_METRICS_ADDRESS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    worker: {
+      maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+      maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_WORKFLOW_TASKS,
+      maxConcurrentActivityTaskExecutions: e.WORKER_MAX_ACTIVITIES,
+      maxConcurrentLocalActivityExecutions: e.WORKER_MAX_LOCAL_ACTIVITIES,
+      workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    },
   });
 }

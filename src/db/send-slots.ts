@@ -12,7 +12,7 @@ export async function grantSendSlot(
   targetKey: string,
   limits: readonly SendLimit[],
   maxWaitMs: number,
-): Promise<{ granted: boolean; waitMs: number }> {
+): Promise<{ granted: boolean; waitMs: number /** The slot, on the database's clock. */; at: number }> {
   return sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext(${`send-slots:${targetKey}`}))`;
     const [clock] = await tx<{ now: Date }[]>`select clock_timestamp() as now`;
@@ -28,8 +28,8 @@ export async function grantSendSlot(
       now.getTime(),
     );
     const waitMs = at - now.getTime();
-    if (waitMs > maxWaitMs) return { granted: false, waitMs };
+    if (waitMs > maxWaitMs) return { granted: false, waitMs, at };
     await tx`insert into channel_send_slots (target_key, slot_at) values (${targetKey}, ${new Date(at)})`;
-    return { granted: true, waitMs };
+    return { granted: true, waitMs, at };
   });
 }

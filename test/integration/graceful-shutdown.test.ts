@@ -1,6 +1,7 @@
 /**
  * A standalone worker told to stop (SIGTERM, as an orchestrator does) lets the delivery it is in the
- * middle of finish and record, then exits 0; meanwhile it serves its metrics and health on its own port.
+ * middle of finish and record, then exits 0; meanwhile it serves its metrics and health on its own port,
+ * and the SDK's own metrics on another.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -57,6 +58,7 @@ async function waitForLog(pattern: RegExp, timeoutMs: number): Promise<void> {
 describe('when a standalone worker gets SIGTERM during a slow delivery', () => {
   it('then the delivery completes and is recorded delivered, and the worker exits 0 within the grace period', async () => {
     const metricsPort = await freePort();
+    const sdkMetricsPort = await freePort();
     child = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
       cwd: ROOT,
       env: {
@@ -64,6 +66,7 @@ describe('when a standalone worker gets SIGTERM during a slow delivery', () => {
         ...stack.env,
         LOG_LEVEL: 'info',
         WORKER_METRICS_PORT: String(metricsPort),
+        TEMPORAL_METRICS_ADDRESS: `127.0.0.1:${sdkMetricsPort}`,
         SHUTDOWN_GRACE_MS: String(GRACE_MS),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -103,6 +106,11 @@ describe('when a standalone worker gets SIGTERM during a slow delivery', () => {
       'the delivery to reach the slow receiver',
     );
     expect(slow.answered, 'the receiver has not answered yet: the send is in flight').toBe(0);
+    const sdkMetrics = await (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text();
+    expect(sdkMetrics, 'the SDK counts the workflow tasks it ran').toMatch(
+      /^temporal_workflow_task_execution_latency_bucket\{.*task_queue="[^"]+"/m,
+    );
+    expect(sdkMetrics, 'and reports its workflow cache').toMatch(/^temporal_sticky_cache_size\{.*\} 1$/m);
     const signalledAt = Date.now();
     child.kill('SIGTERM');
 

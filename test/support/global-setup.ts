@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { migrate } from '../../src/db/migrate.js';
 import { freePort } from '../../src/runtime/free-port.js';
 import { startDevServer } from '../../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../../src/runtime/tools.js';
-import { WORKFLOWS_PATH } from '../../worker.js';
+import { writeWorkflowBundle } from '../../src/runtime/workflow-bundle.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -77,12 +76,8 @@ export default async function setup(project: TestProject) {
   }
   await migrate(db.url);
   const temporal = await startDevServer({ cli: temporalCliPath(), port: await freePort(), uiPort: null });
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    logger: new DefaultLogger('WARN'),
-  });
-  const bundlePath = `${ARTIFACTS}workflow-bundle.js`;
-  writeFileSync(bundlePath, bundle.code);
+  // The same bundle `npm run build:workflows` writes for deployed workers.
+  const bundlePath = await writeWorkflowBundle(`${ARTIFACTS}workflow-bundle.js`);
   project.provide('databaseUrl', db.url);
   project.provide('temporalAddress', temporal.address);
   project.provide('workflowBundlePath', bundlePath);

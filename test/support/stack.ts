@@ -50,6 +50,8 @@ export async function startStack(
     CALLBACK_BACKOFF_CAP_MS: '200',
     CALLBACK_POLL_MS: '1000',
     CALLBACK_TIMEOUT_MS: '2000',
+    // As deployed workers do: the run's one pre-built bundle.
+    WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     ...options.env,
   };
   const log = createLogger('warn');
@@ -70,7 +72,6 @@ export async function startStack(
           config,
           sql,
           log,
-          workflowBundle: { codePath: inject('workflowBundlePath') },
           // One process, one registry, as under `npm start`: the API's /metrics shows the worker's counts.
           metrics: app.metrics,
         });

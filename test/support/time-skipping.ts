@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, Runtime, type WorkflowBundleOption } from '@temporalio/worker';
+import { inject } from 'vitest';
 import { testServerPath } from '../../src/runtime/tools.js';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes.js';
-
-const WORKFLOWS_PATH = fileURLToPath(new URL('../../src/workflows/index.ts', import.meta.url));
 
 /** Temporal's time-skipping test server from `.tools`, with the SDK's own logging kept to errors. */
 export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
@@ -23,17 +21,15 @@ export async function startTimeSkipping(): Promise<TestWorkflowEnvironment> {
 }
 
 /**
- * The test server with the workflows bundled and the matter's search attributes registered: the
+ * The test server with the run's workflow bundle and the matter's search attributes registered: the
  * server rejects `upsertSearchAttributes` for unknown keys, and the workflow task would retry forever.
  */
 export async function startMatterEnvironment(): Promise<{
   env: TestWorkflowEnvironment;
-  workflowBundle: WorkflowBundle;
+  workflowBundle: WorkflowBundleOption;
 }> {
-  const [env, workflowBundle] = await Promise.all([
-    startTimeSkipping(),
-    bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') }),
-  ]);
+  const env = await startTimeSkipping();
+  const workflowBundle = { codePath: inject('workflowBundlePath') };
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(

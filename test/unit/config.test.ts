@@ -70,6 +70,13 @@ describe('loadConfig', () => {
       workerMetricsPort: undefined,
       temporalMetricsAddress: undefined,
       shutdownGraceMs: 20_000,
+      worker: {
+        maxCachedWorkflows: 10_000,
+        maxConcurrentWorkflowTaskExecutions: 40,
+        maxConcurrentActivityTaskExecutions: 100,
+        maxConcurrentLocalActivityExecutions: 100,
+        workflowBundlePath: undefined,
+      },
     });
   });
 

@@ -300,10 +300,23 @@ describe('Dockerfile', () => {
     expect(final.find((i) => i.op === 'CMD')?.args).toContain('src/api/server.ts');
   });
 
+  it('when the image is built, then it bundles the workflow code once and workers load that bundle', () => {
+    const build = final.find((i) => i.op === 'RUN' && /scripts\/build-workflows\.ts/.test(i.args));
+    expect(build).toBeDefined();
+    const out = /build-workflows\.ts\s+(\S+)/.exec(build!.args)?.[1];
+    expect(out).toBeDefined();
+    const env = final.find((i) => i.op === 'ENV' && /\bWORKFLOW_BUNDLE_PATH=/.test(i.args));
+    expect(/WORKFLOW_BUNDLE_PATH=(\S+)/.exec(env?.args ?? '')?.[1]).toBe(`/app/${out}`);
+    expect(CONFIG_KEYS).toContain('WORKFLOW_BUNDLE_PATH');
+    // Written before the switch to the unprivileged user, who only reads it.
+    expect(final.indexOf(build!)).toBeLessThan(final.findIndex((i) => i.op === 'USER'));
+  });
+
   it('when the build context is sent, then local state stays out of it', () => {
     const ignored = read('.dockerignore')
       .split('\n')
       .map((l) => l.trim());
-    for (const entry of ['node_modules', '.data', '.tools', '.git', '.env']) expect(ignored).toContain(entry);
+    for (const entry of ['node_modules', '.data', '.tools', '.git', '.env', 'dist'])
+      expect(ignored).toContain(entry);
   });
 });

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { DeliverNoticeInput, RecordEventInput } from '../../src/activities/contracts.js';
 import type { MatterActivities } from '../../src/activities/index.js';
@@ -26,7 +26,7 @@ const DAY = 24 * HOUR;
 const SKEW = 5_000;
 
 let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundle;
+let workflowBundle: WorkflowBundleOption;
 
 beforeAll(async () => {
   ({ env, workflowBundle } = await startMatterEnvironment());

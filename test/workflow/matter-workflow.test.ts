@@ -19,7 +19,7 @@ import {
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundle } from '@temporalio/worker';
+import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type {
   DeliverNoticeInput,
@@ -64,7 +64,7 @@ const DIRECTORY: Record<string, HandlerRef> = {
 };
 
 let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundle;
+let workflowBundle: WorkflowBundleOption;
 
 beforeAll(async () => {
   ({ env, workflowBundle } = await startMatterEnvironment());
