@@ -20,6 +20,7 @@ import type { Sql } from './src/db/client.js';
 import type { Logger } from './src/logger.js';
 import { actionLatency, processRegistry, startMetricsServer, workerMetrics } from './src/metrics.js';
 import { WORKFLOWS_PATH } from './src/runtime/workflow-bundle.js';
+import { outboundPolicy } from './src/security/outbound-address.js';
 import { secretBox } from './src/security/secret-box.js';
 
 export interface WorkerOptions {
@@ -54,7 +55,8 @@ export async function startWorker({
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
   const client = new Client({ connection: clientConnection, namespace: config.namespace });
-  const channels = configuredChannels(config.channels, config.webhookSecret);
+  const outbound = outboundPolicy(config.outboundAllowHosts);
+  const channels = configuredChannels(config.channels, config.webhookSecret, outbound);
   // Chat commands act as the API would: through the matters' workflows, as the sender.
   channels.xmpp?.onChat(
     chatCommands({
@@ -102,6 +104,7 @@ export async function startWorker({
     secrets: secretBox(config.callbackSecretKey),
     listen: listenForCallbacks,
     registry,
+    outbound,
   });
   const done = worker.run().finally(async () => {
     await dispatcher.stop();

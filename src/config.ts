@@ -8,6 +8,7 @@ import {
 } from './channels/settings.js';
 import { parseDuration } from './domain/duration.js';
 import { CapsError, checkReminderCaps, type ReminderCaps } from './domain/reminder-caps.js';
+import { type AllowedHost, AllowHostError, parseAllowHosts } from './security/outbound-address.js';
 
 const Env = Type.Object({
   DATABASE_URL: Type.Optional(Type.String({ minLength: 1 })),
@@ -28,6 +29,7 @@ const Env = Type.Object({
   CALLBACK_RETRY_FOR: Type.String({ default: 'P1D' }),
   ACTION_LINK_TTL: Type.String({ default: 'P7D' }),
   WEBHOOK_TIMEOUT_MS: Type.Integer({ default: 10000, minimum: 100 }),
+  OUTBOUND_ALLOW_HOSTS: Type.String({ default: '' }),
   ACTION_TIMEOUT_MS: Type.Integer({ default: 15000, minimum: 100 }),
   DB_POOL_MAX: Type.Integer({ default: 10, minimum: 1 }),
   REMINDER_CAP_PER_HOUR: Type.Integer({ default: 20, minimum: 1, maximum: 10000 }),
@@ -109,6 +111,8 @@ export interface Config {
   webhookSecret: string;
   actionLinkTtlMs: number;
   webhookTimeoutMs: number;
+  /** Hosts (any port) or host:ports on loopback or private ranges that webhooks and callbacks may still reach. */
+  outboundAllowHosts: readonly AllowedHost[];
   /** How long an API caller waits for the matter's workflow to take an action before getting 503. */
   actionTimeoutMs: number;
   dbPoolMax: number;
@@ -183,6 +187,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.CALLBACK_BACKOFF_BASE_MS > e.CALLBACK_BACKOFF_CAP_MS) {
     throw new ConfigError('CALLBACK_BACKOFF_BASE_MS cannot exceed CALLBACK_BACKOFF_CAP_MS');
   }
+  let outboundAllowHosts: AllowedHost[];
+  try {
+    outboundAllowHosts = parseAllowHosts(e.OUTBOUND_ALLOW_HOSTS);
+  } catch (err) {
+    if (!(err instanceof AllowHostError)) throw err;
+    throw new ConfigError(`OUTBOUND_ALLOW_HOSTS: ${err.message}`);
+  }
   let channels: ChannelSettings;
   try {
     channels = channelSettingsFrom(env, e.WEBHOOK_TIMEOUT_MS);
@@ -204,6 +215,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     webhookSecret: e.WEBHOOK_SECRET ?? e.LINK_SECRET,
     actionLinkTtlMs,
     webhookTimeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    outboundAllowHosts,
     actionTimeoutMs: e.ACTION_TIMEOUT_MS,
     dbPoolMax: e.DB_POOL_MAX,
     logLevel: e.LOG_LEVEL,

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
 import type { Logger } from '../logger.js';
 import { actionLatency } from '../metrics.js';
+import { outboundPolicy } from '../security/outbound-address.js';
 import { secretBox } from '../security/secret-box.js';
 import { webPlugin } from '../web/plugin.js';
 import { authPlugin } from './auth.js';
@@ -37,6 +38,7 @@ import { sourceSystemRoutes } from './routes/source-systems.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { ErrorResponse } from './schemas.js';
 import { sourceIngestion } from './source-ingestion.js';
+import { sourceRateLimit } from './source-rate-limit.js';
 import { installValidation } from './validation.js';
 
 export interface AppDeps {
@@ -111,7 +113,11 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
     actionLatency: actionLatency(registry),
   });
   await app.register(healthRoutes, { sql, temporal });
-  await app.register(handlerRoutes, { sql, channelTypes: availableChannelTypes(config.channels) });
+  const outbound = outboundPolicy(config.outboundAllowHosts);
+  await app.register(handlerRoutes, {
+    sql,
+    channels: { types: availableChannelTypes(config.channels), outbound },
+  });
   await app.register(delegationRoutes, { sql });
   await app.register(groupRoutes, { sql });
   await app.register(tokenRoutes, { sql });
@@ -123,15 +129,20 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
     actionTimeoutMs: config.actionTimeoutMs,
     log,
   });
-  await app.register(matterRoutes, { sql, matters, changes });
+  const sourceLimit = await sourceRateLimit(app, sql);
+  await app.register(matterRoutes, { sql, matters, changes, sourceLimit });
   await app.register(changeRequestRoutes, { sql, changes });
-  await app.register(sourceMatterRoutes, { sql, ingestion: sourceIngestion({ sql, matters, changes, log }) });
+  await app.register(sourceMatterRoutes, {
+    sql,
+    ingestion: sourceIngestion({ sql, matters, changes, log }),
+    limited: sourceLimit,
+  });
   await app.register(reminderRuleRoutes, { sql, matters });
   await app.register(calendarRoutes, { sql });
-  await app.register(exceptionTypeRoutes, { sql });
+  await app.register(exceptionTypeRoutes, { sql, outbound });
   const filings = filingService({ sql, temporal, actionTimeoutMs: config.actionTimeoutMs });
   await app.register(exceptionFilingRoutes, { sql, filings });
-  await app.register(sourceSystemRoutes, { sql, secrets: secretBox(config.callbackSecretKey) });
+  await app.register(sourceSystemRoutes, { sql, secrets: secretBox(config.callbackSecretKey), outbound });
   await app.register(auditRoutes, { sql });
   await app.register(reportRoutes, { sql });
   // Before the action links, whose pages share its layout.

@@ -10,9 +10,10 @@ import {
 import type { Sql } from '../db/client.js';
 import { callbackSecretContext, callbackTarget } from '../db/source-systems.js';
 import type { Logger } from '../logger.js';
+import type { OutboundPolicy } from '../security/outbound-address.js';
 import type { SecretBox } from '../security/secret-box.js';
 import { nextStep } from './backoff.js';
-import { postJson } from './post.js';
+import { type PostResult, postJson } from './post.js';
 import {
   CALLBACK_ID_HEADER,
   CALLBACK_SIGNATURE_HEADER,
@@ -32,7 +33,12 @@ export interface DispatcherOptions {
   /** LISTEN needs a connection of its own, which the single-connection embedded database cannot give. */
   listen: boolean;
   registry?: Registry;
+  /** Which callback URLs may be called; the URL is judged again at each attempt. */
+  outbound: OutboundPolicy;
 }
+
+/** An address no retry can mend: the callback is given up at once. */
+type Refused = { error: string; refused: true };
 
 export interface Dispatcher {
   /** Stops picking new callbacks and waits for the ones being sent. */
@@ -88,10 +94,15 @@ export async function startDispatcher(o: DispatcherOptions): Promise<Dispatcher>
     let outcome: AttemptOutcome;
     if (ok) {
       outcome = { kind: 'delivered' };
+    } else if ('refused' in result) {
+      outcome = { kind: 'failed', reason: result.error };
     } else {
       const step = nextStep(c.attempt, c.budgetStartedAt.getTime(), Date.now(), policy);
       outcome = step.giveUp
-        ? { kind: 'failed', retryForMs: settings.retryForMs }
+        ? {
+            kind: 'failed',
+            reason: `not acknowledged within ${Math.round(settings.retryForMs / 3_600_000)} h of retries`,
+          }
         : { kind: 'retry', at: new Date(step.retryAt) };
     }
     const applied = await recordAttempt(sql, c, record, outcome);
@@ -100,14 +111,19 @@ export async function startDispatcher(o: DispatcherOptions): Promise<Dispatcher>
     else if (outcome.kind === 'retry') failedAttempts.inc();
     else {
       failed.inc();
-      log.error({ callbackId: c.id, source: c.source, attempts: c.attempt }, 'callback given up');
+      log.error(
+        { callbackId: c.id, source: c.source, attempts: c.attempt, reason: outcome.reason },
+        'callback given up',
+      );
     }
   }
 
-  async function send(c: ClaimedCallback): Promise<{ status: number } | { error: string }> {
+  async function send(c: ClaimedCallback): Promise<PostResult | Refused> {
     // Read at each attempt, so a corrected URL or secret applies to callbacks already waiting.
     const target = await callbackTarget(sql, c.source);
     if (!target) return { error: 'the source has no active callback URL' };
+    const refused = await o.outbound.refusalAtSend(target.url);
+    if (refused) return { error: `address not allowed: ${refused}`, refused: true };
     if (!target.sealedSecret) return { error: 'the source has no callback secret to sign with' };
     let secret: string;
     try {

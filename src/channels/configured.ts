@@ -1,3 +1,4 @@
+import type { OutboundPolicy } from '../security/outbound-address.js';
 import type { Channel } from './channel.js';
 import { dingtalkRobotChannel, dingtalkWorkChannel } from './dingtalk.js';
 import { emailChannel } from './email.js';
@@ -16,11 +17,19 @@ export interface ConfiguredChannels {
   xmpp: XmppChannel | null;
 }
 
-export function configuredChannels(s: ChannelSettings, webhookSecret: string): ConfiguredChannels {
+/**
+ * Webhook and Teams URLs come through the API and are judged by `outbound`; the vendors' API bases
+ * come from the operator's own configuration and are trusted as they are.
+ */
+export function configuredChannels(
+  s: ChannelSettings,
+  webhookSecret: string,
+  outbound: OutboundPolicy,
+): ConfiguredChannels {
   const timeoutMs = s.timeoutMs;
   const channels: Channel[] = [
-    webhookChannel({ defaultSecret: webhookSecret, timeoutMs }),
-    teamsChannel({ timeoutMs }),
+    webhookChannel({ defaultSecret: webhookSecret, timeoutMs, outbound }),
+    teamsChannel({ timeoutMs, outbound }),
     wecomRobotChannel({ baseUrl: s.wecomBaseUrl, timeoutMs }),
     dingtalkRobotChannel({ baseUrl: s.dingtalkBaseUrl, timeoutMs }),
     feishuBotChannel({ baseUrl: s.feishuBaseUrl, timeoutMs }),

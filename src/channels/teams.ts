@@ -1,9 +1,12 @@
+import type { OutboundPolicy } from '../security/outbound-address.js';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
 import { headline, linkButtons } from './message-text.js';
 import { deliver } from './vendor-http.js';
 
 export interface TeamsOptions {
   timeoutMs: number;
+  /** Which workflow webhook URLs may be called. */
+  outbound: OutboundPolicy;
 }
 
 const ADAPTIVE_CARD_CONTENT_TYPE = 'application/vnd.microsoft.card.adaptive';
@@ -75,6 +78,7 @@ export function teamsChannel(options: TeamsOptions): Channel {
           body: JSON.stringify(teamsPayload(message)),
         },
         options.timeoutMs,
+        options.outbound,
       );
     },
     // A workflow webhook answers 202 with no message id and offers no edit, so a sent card stays: no update.

@@ -1,3 +1,4 @@
+import type { OutboundPolicy } from '../security/outbound-address.js';
 import type { DeliveryResult } from './channel.js';
 
 export interface VendorRequest {
@@ -95,12 +96,19 @@ export async function callApi(
   return { status: reply.status, json: reply.json };
 }
 
-/** For receivers whose answer means nothing beyond its status; the body is not waited for. */
+/**
+ * For receivers whose answer means nothing beyond its status; the body is not waited for. Their URLs
+ * come through the API, so `outbound` judges each one before it is called.
+ */
 export async function deliver(
   receiver: string,
   request: VendorRequest,
   timeoutMs: number,
+  outbound: OutboundPolicy,
 ): Promise<DeliveryResult> {
+  const refused = await outbound.refusalAtSend(request.url);
+  // No retry can mend an address; the next channel of the handler may still reach them.
+  if (refused) return { ok: false, error: `address not allowed: ${refused}`, retryable: false };
   try {
     const res = await send(request, timeoutMs);
     await res.body?.cancel();

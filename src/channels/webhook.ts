@@ -1,3 +1,4 @@
+import type { OutboundPolicy } from '../security/outbound-address.js';
 import { SIGNATURE_HEADER, signBody } from '../security/signature.js';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
 import { deliver } from './vendor-http.js';
@@ -6,6 +7,8 @@ export interface WebhookOptions {
   /** Used when the target has no secret of its own. */
   defaultSecret: string;
   timeoutMs: number;
+  /** Which receiver URLs may be called. */
+  outbound: OutboundPolicy;
   now?: () => Date;
 }
 
@@ -41,6 +44,7 @@ export function webhookChannel(options: WebhookOptions): Channel {
           body,
         },
         options.timeoutMs,
+        options.outbound,
       );
     },
   };

@@ -98,7 +98,8 @@ export interface AttemptRecord {
 export type AttemptOutcome =
   | { kind: 'delivered' }
   | { kind: 'retry'; at: Date }
-  | { kind: 'failed'; retryForMs: number };
+  /** `reason` tells the audit log why it was given up. */
+  | { kind: 'failed'; reason: string };
 
 /**
  * Logs the attempt and moves the row on, in one transaction. A failure counts only while the attempt
@@ -138,7 +139,7 @@ export async function recordAttempt(
       entityType: 'callback',
       entityId: c.id,
       after: { status: 'failed', attempts: c.attempt, lastError: error },
-      reason: `not acknowledged within ${Math.round(outcome.retryForMs / 3_600_000)} h of retries`,
+      reason: outcome.reason,
       data: { source: c.source },
     });
     return true;

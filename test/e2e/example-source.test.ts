@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { signCallback } from '../../src/callbacks/signature.js';
-import { freePort } from '../../src/runtime/free-port.js';
 import { newSecret } from '../../src/security/secret-hash.js';
 import { call, createHandler, startStack, type TestStack } from '../support/stack.js';
 
@@ -26,7 +25,8 @@ describe('the example source system under examples/', () => {
   it('pushes matters with versions, and hears back once, verified, about each one completed', async () => {
     const code = `example-${randomUUID().slice(0, 6)}`;
     const secret = newSecret();
-    const port = await freePort();
+    // One of the ports every stack may call back (test/support/global-setup.ts).
+    const port = inject('callbackPorts')[2]!;
     const callbackUrl = `http://127.0.0.1:${port}/callbacks`;
     const registered = await call(stack, 'POST', '/v1/source-systems', {
       token: stack.adminToken,

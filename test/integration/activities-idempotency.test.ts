@@ -11,6 +11,7 @@ import { insertHandler } from '../../src/db/handlers.js';
 import { reserveMatter } from '../../src/db/matters.js';
 import type { MatterState } from '../../src/domain/matter.js';
 import { newSecret } from '../../src/security/secret-hash.js';
+import { allowingOnly } from '../support/outbound.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 let sql: Sql;
@@ -22,7 +23,13 @@ beforeAll(async () => {
   receiver = await new WebhookReceiver(newSecret()).start();
   activities = createActivities({
     sql,
-    channels: channelRegistry([webhookChannel({ defaultSecret: receiver.secret, timeoutMs: 2000 })]),
+    channels: channelRegistry([
+      webhookChannel({
+        defaultSecret: receiver.secret,
+        timeoutMs: 2000,
+        outbound: allowingOnly(receiver.url),
+      }),
+    ]),
     publicBaseUrl: 'https://matterflow.example',
     linkSecret: newSecret(48),
     actionLinkTtlMs: 86_400_000,

@@ -15,6 +15,7 @@ import { reserveMatter } from '../../src/db/matters.js';
 import { workerMetrics } from '../../src/metrics.js';
 import { newSecret } from '../../src/security/secret-hash.js';
 import { openMatter } from '../support/matter-state.js';
+import { allowingOnly } from '../support/outbound.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 let sql: Sql;
@@ -78,7 +79,13 @@ describe('delivery logs and counters', () => {
     const registry = new Registry();
     const { deliverNotice } = createActivities({
       sql,
-      channels: channelRegistry([webhookChannel({ defaultSecret: receiver.secret, timeoutMs: 2000 })]),
+      channels: channelRegistry([
+        webhookChannel({
+          defaultSecret: receiver.secret,
+          timeoutMs: 2000,
+          outbound: allowingOnly(receiver.url),
+        }),
+      ]),
       publicBaseUrl: 'https://matterflow.example',
       linkSecret: newSecret(48),
       actionLinkTtlMs: 86_400_000,

@@ -21,6 +21,7 @@ import { newSecret } from '../../src/security/secret-hash.js';
 import { digestWorkflowId } from '../../src/workflows/messages.js';
 import type { reminderDigestWorkflow } from '../../src/workflows/reminder-digest.js';
 import { openMatter } from '../support/matter-state.js';
+import { allowingOnly } from '../support/outbound.js';
 import { startTimeSkipping } from '../support/time-skipping.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -31,7 +32,13 @@ const held: { recipientId: string; digestAt: Date }[] = [];
 function depsWith(overrides: Partial<ActivityDeps> = {}): ActivityDeps {
   return {
     sql,
-    channels: channelRegistry([webhookChannel({ defaultSecret: receiver.secret, timeoutMs: 2000 })]),
+    channels: channelRegistry([
+      webhookChannel({
+        defaultSecret: receiver.secret,
+        timeoutMs: 2000,
+        outbound: allowingOnly(receiver.url),
+      }),
+    ]),
     publicBaseUrl: 'https://matterflow.example',
     linkSecret: newSecret(48),
     actionLinkTtlMs: 86_400_000,
@@ -308,7 +315,11 @@ describe('channel send limits', () => {
 
   it('a burst of 500 notices to one robot (its 20-a-minute limit scaled to 20 a second) is sent whole, once each, never over the limit', async () => {
     const handlerId = await givenHandler(null);
-    const webhook = webhookChannel({ defaultSecret: receiver.secret, timeoutMs: 2000 });
+    const webhook = webhookChannel({
+      defaultSecret: receiver.secret,
+      timeoutMs: 2000,
+      outbound: allowingOnly(receiver.url),
+    });
     const sentAt: number[] = [];
     const limited: Channel = {
       ...webhook,
@@ -344,7 +355,11 @@ describe('channel send limits', () => {
   it('a notice to a robot over its limit comes back throttled, and is sent when asked again', async () => {
     const handlerId = await givenHandler(null);
     const limited: Channel = {
-      ...webhookChannel({ defaultSecret: receiver.secret, timeoutMs: 2000 }),
+      ...webhookChannel({
+        defaultSecret: receiver.secret,
+        timeoutMs: 2000,
+        outbound: allowingOnly(receiver.url),
+      }),
       sendLimits: [{ max: 2, perMs: 6_000 }],
     };
     const deps = depsWith({ channels: channelRegistry([limited]) });

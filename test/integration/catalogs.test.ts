@@ -280,7 +280,12 @@ describe('source systems', () => {
 
   it('clears a callback URL and rate limit given as null', async () => {
     const code = unique('cleared');
-    await saveSource({ code, name: 'Cleared', callbackUrl: 'http://10.1.2.3/cb', rateLimitPerMinute: 5 });
+    await saveSource({
+      code,
+      name: 'Cleared',
+      callbackUrl: 'https://core.bank.example/cb',
+      rateLimitPerMinute: 5,
+    });
     const cleared = await saveSource({ code, name: 'Cleared', callbackUrl: null, rateLimitPerMinute: null });
     expect(cleared.body).toMatchObject({ version: 2, callbackUrl: null, rateLimitPerMinute: null });
   });

@@ -12,6 +12,7 @@ import { insertHandler } from '../../src/db/handlers.js';
 import { reserveMatter } from '../../src/db/matters.js';
 import { newSecret } from '../../src/security/secret-hash.js';
 import { openMatter } from '../support/matter-state.js';
+import { allowingOnly } from '../support/outbound.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 let sql: Sql;
@@ -29,7 +30,13 @@ afterAll(async () => {
 const activities = () =>
   createActivities({
     sql,
-    channels: channelRegistry([webhookChannel({ defaultSecret: receiver.secret, timeoutMs: 2000 })]),
+    channels: channelRegistry([
+      webhookChannel({
+        defaultSecret: receiver.secret,
+        timeoutMs: 2000,
+        outbound: allowingOnly(receiver.url),
+      }),
+    ]),
     publicBaseUrl: 'https://matterflow.example',
     linkSecret: newSecret(48),
     actionLinkTtlMs: 86_400_000,

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import type { ChannelTarget } from '../../src/channels/channel.js';
 import { teamsChannel } from '../../src/channels/teams.js';
 import { useFakeVendor } from '../support/fake-vendor.js';
+import { allowingOnly } from '../support/outbound.js';
 import { outboundMessage } from '../support/outbound-message.js';
 
 const DETAILS = '请在周五前完成：金额 > 100 & < 500 的项\n<b>不是 HTML</b> "引号" \\ {x}';
@@ -26,7 +27,7 @@ beforeEach(() => {
   };
 });
 
-const channel = () => teamsChannel({ timeoutMs: 2_000 });
+const channel = () => teamsChannel({ timeoutMs: 2_000, outbound: allowingOnly(vendor.url) });
 
 describe('Microsoft Teams (Workflows webhook)', () => {
   it('posts a message with one Adaptive Card attachment to the workflow URL, query string intact', async () => {
@@ -111,7 +112,10 @@ describe('Microsoft Teams (Workflows webhook)', () => {
   it('reports an unreachable workflow as retryable', async () => {
     vendor.on('POST', WORKFLOW_PATH, { status: 202, text: '', delayMs: 500 });
 
-    const result = await teamsChannel({ timeoutMs: 100 }).send(target, message);
+    const result = await teamsChannel({ timeoutMs: 100, outbound: allowingOnly(vendor.url) }).send(
+      target,
+      message,
+    );
 
     expect(result).toMatchObject({ ok: false, retryable: true });
   });

@@ -28,7 +28,6 @@ const slow = {
 };
 
 beforeAll(async () => {
-  stack = await startStack({ worker: false });
   slow.server = createServer((req, res) => {
     let raw = '';
     req.on('data', (c: Buffer) => {
@@ -44,6 +43,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => slow.server!.listen(0, '127.0.0.1', resolve));
   slow.url = `http://127.0.0.1:${(slow.server.address() as { port: number }).port}/hook`;
+  stack = await startStack({ worker: false, env: { OUTBOUND_ALLOW_HOSTS: new URL(slow.url).host } });
 });
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill('SIGKILL');

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   CALLBACK_ID_HEADER,
   CALLBACK_SIGNATURE_HEADER,
@@ -9,7 +9,6 @@ import {
 } from '../../src/callbacks/signature.js';
 import { recordMatterEvent } from '../../src/db/events.js';
 import type { MatterState } from '../../src/domain/matter.js';
-import { freePort } from '../../src/runtime/free-port.js';
 import { stateQuery } from '../../src/workflows/messages.js';
 import { call, createHandler, eventually, startStack, type TestStack } from '../support/stack.js';
 
@@ -43,8 +42,9 @@ class CallbackReceiver {
     public secret = '',
   ) {}
 
-  static async reserve(): Promise<CallbackReceiver> {
-    return new CallbackReceiver(await freePort());
+  /** On one of the ports every stack may call back (test/support/global-setup.ts). */
+  static reserve(index: 0 | 1): CallbackReceiver {
+    return new CallbackReceiver(inject('callbackPorts')[index]!);
   }
 
   get url(): string {
@@ -98,7 +98,7 @@ let auditor: string;
 let h1: { id: string; token: string };
 let h2: { id: string; token: string };
 const run = randomUUID().slice(0, 6);
-const receiver = await CallbackReceiver.reserve();
+const receiver = CallbackReceiver.reserve(0);
 const SOURCE = `cb-${run}`;
 
 async function registerSource(code: string, body: Record<string, unknown>) {
@@ -324,7 +324,7 @@ describe('signed callbacks to source systems, from the outbox', () => {
   });
 
   it('when a source refuses past the retry budget, then the callback is marked failed and audited, and an admin can send it again', async () => {
-    const refusing = await CallbackReceiver.reserve();
+    const refusing = CallbackReceiver.reserve(1);
     refusing.status = 503;
     await refusing.up();
     try {

@@ -14,6 +14,8 @@ declare module 'vitest' {
     databaseUrl: string;
     temporalAddress: string;
     workflowBundlePath: string;
+    /** Where tests' callback receivers listen; every stack may call them (see stack.ts). */
+    callbackPorts: number[];
   }
 }
 
@@ -68,6 +70,9 @@ async function testDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   };
 }
 
+/** Two in source-callbacks.test.ts, one in example-source.test.ts. */
+const CALLBACK_RECEIVERS = 3;
+
 export default async function setup(project: TestProject) {
   mkdirSync(ARTIFACTS, { recursive: true });
   const db = await testDatabase();
@@ -81,6 +86,9 @@ export default async function setup(project: TestProject) {
   project.provide('databaseUrl', db.url);
   project.provide('temporalAddress', temporal.address);
   project.provide('workflowBundlePath', bundlePath);
+  const callbackPorts = new Set<number>();
+  while (callbackPorts.size < CALLBACK_RECEIVERS) callbackPorts.add(await freePort());
+  project.provide('callbackPorts', [...callbackPorts]);
   return async () => {
     await temporal.stop();
     await db.drop();

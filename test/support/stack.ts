@@ -53,6 +53,13 @@ export async function startStack(
     // As deployed workers do: the run's one pre-built bundle.
     WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     ...options.env,
+    // Exactly this stack's receiver and the tests' callback receivers (any stack's dispatcher may call
+    // those), besides what the test allows itself: other loopback ports stay refused, as in production.
+    OUTBOUND_ALLOW_HOSTS: [
+      new URL(receiver.url).host,
+      ...inject('callbackPorts').map((port) => `127.0.0.1:${port}`),
+      ...(options.env?.OUTBOUND_ALLOW_HOSTS ? [options.env.OUTBOUND_ALLOW_HOSTS] : []),
+    ].join(','),
   };
   const log = createLogger('warn');
   installSdkLogger(log);

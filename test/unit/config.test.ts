@@ -56,6 +56,7 @@ describe('loadConfig', () => {
       webhookSecret: LINK_SECRET,
       actionLinkTtlMs: 7 * 24 * 3_600_000,
       webhookTimeoutMs: 10_000,
+      outboundAllowHosts: [],
       actionTimeoutMs: 15_000,
       dbPoolMax: 10,
       logLevel: 'info',
@@ -78,6 +79,23 @@ describe('loadConfig', () => {
         workflowBundlePath: undefined,
       },
     });
+  });
+
+  it('when OUTBOUND_ALLOW_HOSTS lists hosts, then each is read as a host with its port or with any port', () => {
+    expect(
+      loadConfig({ LINK_SECRET, OUTBOUND_ALLOW_HOSTS: ' hooks.Internal:8443, 10.0.0.7 ,[::1]:80' })
+        .outboundAllowHosts,
+    ).toEqual([
+      { host: 'hooks.internal', port: 8443 },
+      { host: '10.0.0.7', port: null },
+      { host: '[::1]', port: 80 },
+    ]);
+    expect(configError({ LINK_SECRET, OUTBOUND_ALLOW_HOSTS: 'http://hooks.internal/' }).message).toContain(
+      'OUTBOUND_ALLOW_HOSTS',
+    );
+    expect(configError({ LINK_SECRET, OUTBOUND_ALLOW_HOSTS: 'hooks.internal:70000' }).message).toContain(
+      'OUTBOUND_ALLOW_HOSTS',
+    );
   });
 
   it('when callbacks would be retried for less than a day, or back off from above their cap, then it refuses', () => {

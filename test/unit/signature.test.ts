@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChannelTarget, OutboundMessage } from '../../src/channels/channel.js';
 import { webhookBody, webhookChannel } from '../../src/channels/webhook.js';
+import { outboundPolicy, parseAllowHosts } from '../../src/security/outbound-address.js';
 import { SIGNATURE_HEADER, signBody, verifyBody } from '../../src/security/signature.js';
 
 const SECRET = 'webhook-secret-0123456789';
@@ -137,7 +138,14 @@ describe('webhookChannel', () => {
     received.length = 0;
   });
 
-  const channel = webhookChannel({ defaultSecret: DEFAULT_SECRET, timeoutMs: 2000, now: () => SENT_AT });
+  // Built before the receiver has its port: loopback as a whole is allowed here.
+  const outbound = outboundPolicy(parseAllowHosts('127.0.0.1'));
+  const channel = webhookChannel({
+    defaultSecret: DEFAULT_SECRET,
+    timeoutMs: 2000,
+    outbound,
+    now: () => SENT_AT,
+  });
   const target = (path: string, settings: Record<string, unknown> = {}): ChannelTarget => ({
     type: 'webhook',
     address: `${base}${path}`,
@@ -237,7 +245,7 @@ describe('webhookChannel', () => {
   });
 
   it('when the receiver never answers within timeoutMs, then delivery fails as retryable without an HTTP status', async () => {
-    const quick = webhookChannel({ defaultSecret: DEFAULT_SECRET, timeoutMs: 200 });
+    const quick = webhookChannel({ defaultSecret: DEFAULT_SECRET, timeoutMs: 200, outbound });
     const started = Date.now();
     const result = await quick.send(target('/hang'), message);
     const elapsed = Date.now() - started;

@@ -2,10 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Sql } from '../../db/client.js';
 import { addExceptionTypeVersion, listExceptionTypes, unknownSubscribers } from '../../db/exception-types.js';
 import { checkFieldsSchema, FieldsSchemaError } from '../../domain/exception-type.js';
+import type { OutboundPolicy } from '../../security/outbound-address.js';
 import { principalOf, requireRole } from '../auth.js';
 import { catalogReads, saveVersion } from '../catalog-routes.js';
 import { ExceptionTypeInput, ExceptionTypeVersions, ExceptionTypeView } from '../catalog-schemas.js';
 import { badRequest, unprocessable } from '../errors.js';
+import { checkOutboundUrl } from '../outbound.js';
 import { ErrorResponse } from '../schemas.js';
 
 function checkSchema(schema: Record<string, unknown>): void {
@@ -20,7 +22,10 @@ function checkSchema(schema: Record<string, unknown>): void {
 }
 
 /** The catalog of exception event types: each save is a new version; a filing names the type it is. */
-export const exceptionTypeRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = async (app, { sql }) => {
+export const exceptionTypeRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; outbound: OutboundPolicy }> = async (
+  app,
+  { sql, outbound },
+) => {
   app.post(
     '/v1/exception-types',
     {
@@ -37,6 +42,9 @@ export const exceptionTypeRoutes: FastifyPluginAsyncTypebox<{ sql: Sql }> = asyn
       const actor = principalOf(request);
       const { subscribers = [], active = true, description, onFiling = 'leave_open', ...type } = request.body;
       checkSchema(type.fieldsSchema);
+      subscribers.forEach((s, i) => {
+        if (s.kind === 'webhook') checkOutboundUrl(outbound, s.url, `body.subscribers.${i}.url`);
+      });
       const saved = await saveVersion(sql, actor.subject, 'exception_type', async (tx) => {
         const unknown = await unknownSubscribers(tx, subscribers);
         if (unknown.length > 0) {

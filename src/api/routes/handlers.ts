@@ -11,8 +11,10 @@ import {
   wouldLoop,
 } from '../../db/handlers.js';
 import { CapsError, checkReminderCaps, type ReminderCaps } from '../../domain/reminder-caps.js';
+import type { OutboundPolicy } from '../../security/outbound-address.js';
 import { principalOf, requireRole } from '../auth.js';
 import { ApiError, badRequest, conflict, notFound, unprocessable } from '../errors.js';
+import { checkOutboundUrl } from '../outbound.js';
 import {
   type ChannelInput,
   ErrorResponse,
@@ -66,10 +68,19 @@ function present(h: HandlerRecord) {
   };
 }
 
+/** The channels this deployment sends through, and which URLs their webhooks may point at. */
+export interface ChannelRules {
+  types: readonly string[];
+  outbound: OutboundPolicy;
+}
+
+/** Channel types whose address is a URL the worker POSTs to. */
+const URL_CHANNELS: readonly string[] = ['webhook', 'teams'];
+
 /** Channels as stored; a type this deployment cannot send through would leave the handler unreachable. */
-function channelRows(channels: Static<typeof ChannelInput>[], available: readonly string[]): ChannelRow[] {
+function channelRows(channels: Static<typeof ChannelInput>[], rules: ChannelRules): ChannelRow[] {
   return channels.map((c, i) => {
-    if (!available.includes(c.type)) {
+    if (!rules.types.includes(c.type)) {
       throw new ApiError(
         422,
         'CHANNEL_NOT_AVAILABLE',
@@ -77,6 +88,8 @@ function channelRows(channels: Static<typeof ChannelInput>[], available: readonl
         [{ field: `body.channels.${i}.type` }],
       );
     }
+    if (URL_CHANNELS.includes(c.type))
+      checkOutboundUrl(rules.outbound, c.address, `body.channels.${i}.address`);
     return {
       type: c.type,
       address: c.address,
@@ -86,12 +99,7 @@ function channelRows(channels: Static<typeof ChannelInput>[], available: readonl
 }
 
 /** Creates a handler with their channels and its audit row; the API and the console both call this. */
-export async function createHandler(
-  sql: Sql,
-  channelTypes: readonly string[],
-  actorId: string,
-  body: HandlerInput,
-) {
+export async function createHandler(sql: Sql, channels: ChannelRules, actorId: string, body: HandlerInput) {
   const timezone = body.timezone ?? 'UTC';
   if (!isTimeZone(timezone)) {
     throw badRequest('INVALID_TIMEZONE', `"${timezone}" is not an IANA time zone`, [
@@ -116,7 +124,7 @@ export async function createHandler(
       locale: body.locale ?? 'zh-CN',
       quietHours: body.quietHours ?? null,
       reminderCaps: body.reminderCaps ?? null,
-      channels: channelRows(body.channels, channelTypes),
+      channels: channelRows(body.channels, channels),
     });
     if (!ok) throw conflict('HANDLER_EXISTS', `handler "${body.id}" already exists`);
     const handler = present((await getHandler(tx, body.id))!);
@@ -131,9 +139,9 @@ export async function createHandler(
   });
 }
 
-export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; channelTypes: readonly string[] }> = async (
+export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; channels: ChannelRules }> = async (
   app,
-  { sql, channelTypes },
+  { sql, channels },
 ) => {
   app.post(
     '/v1/handlers',
@@ -148,9 +156,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; channelTypes: 
       },
     },
     async (request, reply) =>
-      reply
-        .code(201)
-        .send(await createHandler(sql, channelTypes, principalOf(request).subject, request.body)),
+      reply.code(201).send(await createHandler(sql, channels, principalOf(request).subject, request.body)),
   );
 
   app.get(
@@ -212,7 +218,7 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; channelTypes: 
         }
         await updateHandler(tx, id, {
           ...patch,
-          channels: patch.channels && channelRows(patch.channels, channelTypes),
+          channels: patch.channels && channelRows(patch.channels, channels),
         });
         const before = present(current);
         const after = present((await getHandler(tx, id))!);

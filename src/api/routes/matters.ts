@@ -40,6 +40,7 @@ import {
   ReleaseBody,
   TransferBody,
 } from '../schemas.js';
+import type { SourceRateLimit } from '../source-rate-limit.js';
 
 /** Staff also see the matter's change requests, pending ones with their diffs. */
 const MatterView = Type.Composite([
@@ -155,11 +156,18 @@ export const matterRoutes: FastifyPluginAsyncTypebox<{
   sql: Sql;
   matters: MatterService;
   changes: ChangeService;
-}> = async (app, { sql, matters, changes }) => {
+  sourceLimit: SourceRateLimit;
+}> = async (app, { sql, matters, changes, sourceLimit }) => {
   app.post(
     '/v1/matters',
     {
-      preHandler: requireRole('source', 'manager', 'admin'),
+      preHandler: [
+        requireRole('source', 'manager', 'admin'),
+        // A source's pushes here count against the same budget as its /v1/sources routes.
+        async (request, reply) => {
+          if (principalOf(request).role === 'source') await sourceLimit(request, reply);
+        },
+      ],
       schema: {
         tags: ['matters'],
         summary:

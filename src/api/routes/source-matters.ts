@@ -1,4 +1,3 @@
-import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import type { Role } from '../../db/api-tokens.js';
@@ -8,6 +7,7 @@ import { principalOf } from '../auth.js';
 import { ApiError, forbidden, notFound } from '../errors.js';
 import { ErrorResponse } from '../schemas.js';
 import type { SourceIngestion, WriteOutcome } from '../source-ingestion.js';
+import type { SourceRateLimit } from '../source-rate-limit.js';
 import {
   BulkBody,
   BulkResult,
@@ -25,8 +25,6 @@ import {
 
 /** A thousand items with their details, or a hundred thousand ids: bounded, and only on these routes. */
 const LARGE_BODY_LIMIT = 16 * 1024 * 1024;
-/** A changed rate limit applies within this long; the registry is not read on every request. */
-const LIMIT_CACHE_MS = 10_000;
 
 const READERS: Role[] = ['admin', 'manager', 'reviewer', 'auditor'];
 const secured = [{ bearer: [] }];
@@ -60,40 +58,12 @@ const STATUS_CODE: Record<WriteOutcome['status'], 200 | 201 | 202> = {
   pending_review: 202,
 };
 
-export const sourceMatterRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; ingestion: SourceIngestion }> = async (
-  app,
-  { sql, ingestion },
-) => {
-  await app.register(rateLimit, { global: false });
-
-  const limits = new Map<string, { perMinute: number | null; until: number }>();
-  async function perMinute(code: string): Promise<number | null> {
-    const cached = limits.get(code);
-    if (cached && cached.until > Date.now()) return cached.perMinute;
-    const found = await findSourceSystem(sql, code);
-    const value = found?.rateLimitPerMinute ?? null;
-    limits.set(code, { perMinute: value, until: Date.now() + LIMIT_CACHE_MS });
-    return value;
-  }
-  const check = app.createRateLimit({
-    timeWindow: 60_000,
-    keyGenerator: (request) => `source:${sourceOf(request)}`,
-    allowList: async (request) => (await perMinute(sourceOf(request))) === null,
-    max: async (request) => (await perMinute(sourceOf(request))) ?? 0,
-  });
-  /** The source's registered requests per minute, across its ingestion routes together. */
-  async function limited(request: FastifyRequest, reply: { header(k: string, v: unknown): unknown }) {
-    const result = await check(request);
-    if (result.isAllowed || !result.isExceeded) return;
-    reply.header('retry-after', result.ttlInSeconds);
-    throw new ApiError(
-      429,
-      'RATE_LIMITED',
-      `source "${sourceOf(request)}" may make ${result.max} requests a minute; retry in ${result.ttlInSeconds} s`,
-      { limitPerMinute: result.max, retryAfterSeconds: result.ttlInSeconds },
-    );
-  }
-
+export const sourceMatterRoutes: FastifyPluginAsyncTypebox<{
+  sql: Sql;
+  ingestion: SourceIngestion;
+  /** The source's registered requests per minute, across its ingestion routes and POST /v1/matters. */
+  limited: SourceRateLimit;
+}> = async (app, { sql, ingestion, limited }) => {
   /** Fresh from the registry: a source's trust, once withdrawn, is withdrawn at once. */
   async function registered(code: string, access: 'write' | 'read'): Promise<SourceSystem> {
     const src = await findSourceSystem(sql, code);

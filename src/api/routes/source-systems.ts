@@ -9,6 +9,7 @@ import {
   latestSealedCallbackSecret,
   listSourceSystems,
 } from '../../db/source-systems.js';
+import type { OutboundPolicy } from '../../security/outbound-address.js';
 import type { SecretBox } from '../../security/secret-box.js';
 import { newSecret } from '../../security/secret-hash.js';
 import { principalOf, requireRole } from '../auth.js';
@@ -22,6 +23,7 @@ import {
 import { catalogReads, saveVersion } from '../catalog-routes.js';
 import { SourceSystemInput, SourceSystemSaved, SourceSystemVersions } from '../catalog-schemas.js';
 import { conflict, notFound } from '../errors.js';
+import { checkOutboundUrl } from '../outbound.js';
 import { ErrorResponse } from '../schemas.js';
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
@@ -39,10 +41,11 @@ function presentCallback(c: CallbackRow) {
 }
 
 /** The catalog of the application systems that push matters: each save is a new version. */
-export const sourceSystemRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; secrets: SecretBox }> = async (
-  app,
-  { sql, secrets },
-) => {
+export const sourceSystemRoutes: FastifyPluginAsyncTypebox<{
+  sql: Sql;
+  secrets: SecretBox;
+  outbound: OutboundPolicy;
+}> = async (app, { sql, secrets, outbound }) => {
   app.post(
     '/v1/source-systems',
     {
@@ -61,6 +64,7 @@ export const sourceSystemRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; secrets: 
     async (request, reply) => {
       const actor = principalOf(request);
       const body = request.body;
+      if (body.callbackUrl) checkOutboundUrl(outbound, body.callbackUrl, 'body.callbackUrl');
       let generated: string | undefined;
       const saved = await saveVersion(sql, actor.subject, 'source_system', async (tx) => {
         const context = callbackSecretContext(body.code);

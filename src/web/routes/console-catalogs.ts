@@ -6,6 +6,7 @@ import { listExceptionTypes } from '../../db/exception-types.js';
 import { listGroups } from '../../db/groups.js';
 import { listTemplates } from '../../db/rule-templates.js';
 import { listSourceSystems } from '../../db/source-systems.js';
+import { outboundPolicy } from '../../security/outbound-address.js';
 import { addError, type FieldErrors } from '../console-matter-form.js';
 import { hasErrors, MAKERS, may, refusalErrors, refused, web } from '../console-pages.js';
 import { listDirectoryHandlers } from '../console-queries.js';
@@ -47,6 +48,7 @@ function handlerInput(f: HandlerForm) {
 /** The directory (handlers, groups, adding a handler) and the read-only catalogs. */
 export async function consoleCatalogRoutes(app: FastifyInstance, { sql, config }: WebDeps) {
   const channelTypes = availableChannelTypes(config.channels);
+  const outbound = outboundPolicy(config.outboundAllowHosts);
 
   async function showDirectory(
     request: FastifyRequest,
@@ -101,7 +103,7 @@ export async function consoleCatalogRoutes(app: FastifyInstance, { sql, config }
       try {
         const created = await createHandler(
           sql,
-          channelTypes,
+          { types: channelTypes, outbound },
           request.webUser!.subject,
           input as HandlerInput,
         );
