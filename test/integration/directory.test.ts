@@ -21,14 +21,14 @@ describe('the directory', () => {
       name: '李娜',
       locale: 'en',
       timezone: 'Asia/Hong_Kong',
-      channels: [{ type: 'webhook', address: 'http://127.0.0.1:9/new' }],
+      channels: [{ type: 'webhook', address: 'https://hooks.bank.example/new' }],
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({
       name: '李娜',
       locale: 'en',
       timezone: 'Asia/Hong_Kong',
-      channels: [{ address: 'http://127.0.0.1:9/new' }],
+      channels: [{ address: 'https://hooks.bank.example/new' }],
     });
     const [row] =
       await stack.sql`select actor_id, before, after from audit_log where entity_id = ${h.id} and action = 'handler.updated'`;
