@@ -20,17 +20,7 @@ export async function recordMatterEvent(sql: Sql, e: RecordEventInput): Promise<
     if (inserted.length === 0) return false;
     const before = await matterSnapshot(tx, e.state.id);
     await applyProjection(tx, e.state, e.seq);
-    await audit(tx, {
-      actorId: e.actorId ?? 'system',
-      actingFor: typeof e.data.onBehalfOf === 'string' ? e.data.onBehalfOf : null,
-      action: e.type,
-      entityType: 'matter',
-      entityId: e.state.id,
-      before,
-      after: await matterSnapshot(tx, e.state.id),
-      reason: reasonOf(e.data),
-      data: { seq: e.seq, ...e.data },
-    });
+    const after = await matterSnapshot(tx, e.state.id);
     await applyFilingEvent(tx, { ...e, matterId: e.state.id });
     const reassigned = e.type === 'matter.modified' && (e.data.changes as Record<string, unknown>)?.handlerId;
     if (
@@ -44,6 +34,18 @@ export async function recordMatterEvent(sql: Sql, e: RecordEventInput): Promise<
       await revokeLinks(tx, e.state.id, e.occurredAt);
     }
     await enqueueCallback(tx, e);
+    // Last, because the chain's lock is held from this insert until commit and serialises every writer.
+    await audit(tx, {
+      actorId: e.actorId ?? 'system',
+      actingFor: typeof e.data.onBehalfOf === 'string' ? e.data.onBehalfOf : null,
+      action: e.type,
+      entityType: 'matter',
+      entityId: e.state.id,
+      before,
+      after,
+      reason: reasonOf(e.data),
+      data: { seq: e.seq, ...e.data },
+    });
     return true;
   });
 }

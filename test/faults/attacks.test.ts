@@ -1,13 +1,22 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wecomButtonKey } from '../../src/channels/wecom.js';
 import { insertToken } from '../../src/db/api-tokens.js';
 import { signActionToken } from '../../src/security/action-token.js';
-import { encryptFeishu, feishuSignature } from '../../src/security/inbound/feishu.js';
-import { encryptWecom, wecomSignature } from '../../src/security/inbound/wecom.js';
 import { newSecret } from '../../src/security/secret-hash.js';
 import { translator } from '../../src/web/i18n.js';
 import { call, eventually, startStack, type TestStack } from '../support/stack.js';
+import {
+  feishuCardAction as cardAction,
+  feishuSigned,
+  nowS,
+  slackBlockAction,
+  slackSigned,
+  type WecomApp,
+  wecomCardEvent,
+  wecomSigned,
+  wecomUrlVerification,
+} from '../support/vendor-callbacks.js';
 import { WebClient } from '../support/web.js';
 
 /**
@@ -36,7 +45,6 @@ const FEISHU_VERIFICATION_TOKEN = 'feishu-verification-token-attacks';
 /** Nothing listens here: a vendor send fails on this machine instead of leaving it. */
 const DEAD_URL = 'http://127.0.0.1:1';
 const STALE_S = 301;
-const nowS = () => Math.floor(Date.now() / 1000);
 
 type Category =
   | 'action-link'
@@ -213,98 +221,41 @@ async function linkFrom(matterId: string, recipient: string, type: string, actio
 
 const linkUrl = (tokenText: string) => `/a/${tokenText}`;
 
-function slackRequest(userId: string, matterId: string, timestamp = nowS(), secret = SLACK_SIGNING_SECRET) {
-  const payload = {
-    type: 'block_actions',
-    user: { id: userId, username: 'someone', team_id: 'T0ATTACK' },
-    api_app_id: 'A0ATTACK',
-    container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'D0ATTACK' },
-    actions: [{ type: 'button', action_id: 'complete', block_id: 'b', value: matterId, action_ts: '1.1' }],
-  };
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const ts = String(timestamp);
-  const signature = createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex');
-  return {
-    body,
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': ts,
-      'x-slack-signature': `v0=${signature}`,
-    },
-  };
-}
+const slackRequest = (userId: string, matterId: string, timestamp = nowS(), secret = SLACK_SIGNING_SECRET) =>
+  slackSigned(secret, slackBlockAction(userId, matterId, { team: 'ATTACK' }), timestamp);
 
-function wecomEvent(fromUser: string, eventKey: string): string {
-  return [
-    '<xml>',
-    `<ToUserName><![CDATA[${WECOM_CORP_ID}]]></ToUserName>`,
-    `<FromUserName><![CDATA[${fromUser}]]></FromUserName>`,
-    `<CreateTime>${nowS()}</CreateTime>`,
-    '<MsgType><![CDATA[event]]></MsgType>',
-    '<Event><![CDATA[template_card_event]]></Event>',
-    `<EventKey><![CDATA[${eventKey}]]></EventKey>`,
-    `<TaskId><![CDATA[task-${randomUUID()}]]></TaskId>`,
-    '<CardType><![CDATA[button_interaction]]></CardType>',
-    `<AgentID>${WECOM_AGENT_ID}</AgentID>`,
-    '</xml>',
-  ].join('');
-}
+const WECOM: WecomApp = {
+  corpId: WECOM_CORP_ID,
+  agentId: WECOM_AGENT_ID,
+  token: WECOM_TOKEN,
+  aesKey: WECOM_AES_KEY,
+};
+
+const wecomEvent = (fromUser: string, eventKey: string) => wecomCardEvent(WECOM, fromUser, eventKey);
 
 function wecomPost(message: string, options: { timestamp?: number; token?: string } = {}) {
-  const encrypt = encryptWecom(WECOM_AES_KEY, message, WECOM_CORP_ID);
-  const nonce = randomUUID().slice(0, 10);
-  const ts = String(options.timestamp ?? nowS());
-  const query = new URLSearchParams({
-    msg_signature: wecomSignature(options.token ?? WECOM_TOKEN, ts, nonce, encrypt),
-    timestamp: ts,
-    nonce,
-  });
-  const body = `<xml><ToUserName><![CDATA[${WECOM_CORP_ID}]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt><AgentID><![CDATA[${WECOM_AGENT_ID}]]></AgentID></xml>`;
-  return post(`/v1/callbacks/wecom?${query}`, body, { 'content-type': 'text/xml' });
+  const { path, body } = wecomSigned(WECOM, message, options);
+  return post(path, body, { 'content-type': 'text/xml' });
 }
 
-function feishuCardAction(
+const feishuCardAction = (
   handlerId: string,
   matterId: string,
   verificationToken = FEISHU_VERIFICATION_TOKEN,
-) {
-  return {
-    schema: '2.0',
-    header: {
-      event_id: randomUUID(),
-      token: verificationToken,
-      create_time: String(Date.now()),
-      event_type: 'card.action.trigger',
-      tenant_key: 'tenant',
-      app_id: 'cli_attacks',
-    },
-    event: {
-      operator: {
-        tenant_key: 'tenant',
-        user_id: feishuIdOf(handlerId),
-        open_id: `ou_${feishuIdOf(handlerId)}`,
-      },
-      token: 'c-card-update-token',
-      action: { value: { action: 'complete', matterId }, tag: 'button' },
-      context: { open_message_id: 'om_x', open_chat_id: 'oc_x' },
-    },
-  };
-}
+) =>
+  cardAction({
+    appId: 'cli_attacks',
+    verificationToken,
+    userId: feishuIdOf(handlerId),
+    openId: `ou_${feishuIdOf(handlerId)}`,
+    value: { action: 'complete', matterId },
+  });
 
 function feishuPost(
   payload: unknown,
   options: { timestamp?: number; key?: string; signed?: boolean } = {},
 ): Promise<Answer> {
-  const key = options.key ?? FEISHU_ENCRYPT_KEY;
-  const body = JSON.stringify({ encrypt: encryptFeishu(key, JSON.stringify(payload)) });
-  const ts = String(options.timestamp ?? nowS());
-  const nonce = randomUUID();
-  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
-  if (options.signed !== false) {
-    headers['x-lark-request-timestamp'] = ts;
-    headers['x-lark-request-nonce'] = nonce;
-    headers['x-lark-signature'] = feishuSignature(ts, nonce, key, body);
-  }
+  const { body, headers } = feishuSigned(options.key ?? FEISHU_ENCRYPT_KEY, payload, options);
   return post('/v1/callbacks/feishu', body, headers);
 }
 
@@ -984,17 +935,7 @@ const ATTACKS: Attack[] = [
   {
     category: 'vendor-callback',
     when: 'a WeCom URL verification is signed with another token',
-    act: async () => {
-      const echostr = encryptWecom(WECOM_AES_KEY, 'echo', WECOM_CORP_ID);
-      const ts = String(nowS());
-      const query = new URLSearchParams({
-        msg_signature: wecomSignature('another-token', ts, 'n0nce', echostr),
-        timestamp: ts,
-        nonce: 'n0nce',
-        echostr,
-      });
-      return api('GET', `/v1/callbacks/wecom?${query}`);
-    },
+    act: () => api('GET', wecomUrlVerification(WECOM, 'echo', { token: 'another-token' })),
     status: 401,
     code: 'BAD_SIGNATURE',
   },

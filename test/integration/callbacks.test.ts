@@ -1,9 +1,19 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wecomButtonKey } from '../../src/channels/wecom.js';
-import { encryptFeishu, feishuSignature } from '../../src/security/inbound/feishu.js';
-import { encryptWecom, wecomSignature } from '../../src/security/inbound/wecom.js';
+import { encryptFeishu } from '../../src/security/inbound/feishu.js';
 import { call, createHandler, eventually, issueToken, startStack, type TestStack } from '../support/stack.js';
+import {
+  feishuCardAction as cardAction,
+  feishuSigned,
+  nowS,
+  slackBlockAction,
+  slackSigned,
+  type WecomApp,
+  wecomCardEvent,
+  wecomSigned,
+  wecomUrlVerification,
+} from '../support/vendor-callbacks.js';
 
 const SLACK_SIGNING_SECRET = 'slack-signing-secret-for-tests';
 const WECOM_CORP_ID = 'wwcallbacktest';
@@ -40,7 +50,6 @@ interface Answer {
   body: any;
 }
 
-const nowS = () => Math.floor(Date.now() / 1000);
 const STALE_S = 301;
 
 /** Changes one character of `body` inside `within` (by default the whole body), keeping the bytes' count. */
@@ -148,73 +157,31 @@ async function refusedAndUnchanged(
 
 // --- Slack -----------------------------------------------------------------------------------------
 
-function slackPayload(userId: string, matterId: string, actionId = 'complete') {
-  return {
-    type: 'block_actions',
-    user: { id: userId, username: 'someone', team_id: 'T0CALLBACK' },
-    api_app_id: 'A0CALLBACK',
-    container: { type: 'message', message_ts: '1700000000.000100', channel_id: 'D0CALLBACK' },
-    channel: { id: 'D0CALLBACK' },
-    response_url: 'https://hooks.slack.com/actions/T0CALLBACK/1/abc',
-    actions: [
-      { type: 'button', action_id: actionId, block_id: 'b', value: matterId, action_ts: '1700000001.1' },
-    ],
-  };
-}
+const slackPayload = (userId: string, matterId: string, actionId = 'complete') =>
+  slackBlockAction(userId, matterId, {
+    team: 'CALLBACK',
+    actionId,
+    responseUrl: 'https://hooks.slack.com/actions/T0CALLBACK/1/abc',
+  });
 
-/** Signed as Slack documents: v0=HMAC-SHA256(secret, "v0:" + timestamp + ":" + body). */
-function slackRequest(payload: unknown, timestamp = nowS()) {
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  const ts = String(timestamp);
-  const signature = createHmac('sha256', SLACK_SIGNING_SECRET).update(`v0:${ts}:${body}`).digest('hex');
-  return {
-    body,
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      'x-slack-request-timestamp': ts,
-      'x-slack-signature': `v0=${signature}`,
-    },
-  };
-}
+const slackRequest = (payload: unknown, timestamp = nowS()) =>
+  slackSigned(SLACK_SIGNING_SECRET, payload, timestamp);
 
 const slack = (stack: TestStack, request: { body: string; headers: Record<string, string> }) =>
   post(stack, '/v1/callbacks/slack', request.body, request.headers);
 
 // --- WeCom -----------------------------------------------------------------------------------------
 
-function wecomEvent(fromUser: string, eventKey: string): string {
-  return [
-    '<xml>',
-    `<ToUserName><![CDATA[${WECOM_CORP_ID}]]></ToUserName>`,
-    `<FromUserName><![CDATA[${fromUser}]]></FromUserName>`,
-    `<CreateTime>${nowS()}</CreateTime>`,
-    '<MsgType><![CDATA[event]]></MsgType>',
-    '<Event><![CDATA[template_card_event]]></Event>',
-    `<EventKey><![CDATA[${eventKey}]]></EventKey>`,
-    `<TaskId><![CDATA[task-${randomUUID()}]]></TaskId>`,
-    '<CardType><![CDATA[button_interaction]]></CardType>',
-    '<ResponseCode><![CDATA[response-code]]></ResponseCode>',
-    `<AgentID>${WECOM_AGENT_ID}</AgentID>`,
-    '</xml>',
-  ].join('');
-}
+const WECOM: WecomApp = {
+  corpId: WECOM_CORP_ID,
+  agentId: WECOM_AGENT_ID,
+  token: WECOM_TOKEN,
+  aesKey: WECOM_AES_KEY,
+};
 
-/** Encrypted for the CorpID and signed with the callback token, as WXBizMsgCrypt's EncryptMsg does. */
-function wecomRequest(message: string, timestamp = nowS()) {
-  const encrypt = encryptWecom(WECOM_AES_KEY, message, WECOM_CORP_ID);
-  const nonce = randomUUID().slice(0, 10);
-  const ts = String(timestamp);
-  const query = new URLSearchParams({
-    msg_signature: wecomSignature(WECOM_TOKEN, ts, nonce, encrypt),
-    timestamp: ts,
-    nonce,
-  });
-  return {
-    path: `/v1/callbacks/wecom?${query}`,
-    encrypt,
-    body: `<xml><ToUserName><![CDATA[${WECOM_CORP_ID}]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt><AgentID><![CDATA[${WECOM_AGENT_ID}]]></AgentID></xml>`,
-  };
-}
+const wecomEvent = (fromUser: string, eventKey: string) => wecomCardEvent(WECOM, fromUser, eventKey);
+
+const wecomRequest = (message: string, timestamp = nowS()) => wecomSigned(WECOM, message, { timestamp });
 
 const wecom = (stack: TestStack, request: { path: string; body: string }) =>
   post(stack, request.path, request.body, { 'content-type': 'text/xml' });
@@ -232,46 +199,21 @@ async function wecomKey(stack: TestStack, matterId: string, recipientId: string,
 
 // --- Feishu ----------------------------------------------------------------------------------------
 
-function feishuCardAction(
+const feishuCardAction = (
   p: Pick<Person, 'feishuUserId' | 'feishuOpenId'>,
   value: unknown,
-  token = FEISHU_VERIFICATION_TOKEN,
-) {
-  return {
-    schema: '2.0',
-    header: {
-      event_id: randomUUID(),
-      token,
-      create_time: String(Date.now()),
-      event_type: 'card.action.trigger',
-      tenant_key: 'tenant',
-      app_id: APP_CREDENTIALS.FEISHU_APP_ID,
-    },
-    event: {
-      operator: { tenant_key: 'tenant', user_id: p.feishuUserId, open_id: p.feishuOpenId },
-      token: 'c-card-update-token',
-      action: { value, tag: 'button' },
-      host: 'im_message',
-      context: { open_message_id: 'om_x', open_chat_id: 'oc_x' },
-    },
-  };
-}
+  verificationToken = FEISHU_VERIFICATION_TOKEN,
+) =>
+  cardAction({
+    appId: APP_CREDENTIALS.FEISHU_APP_ID,
+    verificationToken,
+    userId: p.feishuUserId,
+    openId: p.feishuOpenId,
+    value,
+  });
 
-/** Encrypted with the Encrypt Key and signed sha256(timestamp + nonce + key + body), as Feishu sends. */
-function feishuRequest(payload: unknown, timestamp = nowS()) {
-  const body = JSON.stringify({ encrypt: encryptFeishu(FEISHU_ENCRYPT_KEY, JSON.stringify(payload)) });
-  const ts = String(timestamp);
-  const nonce = randomUUID();
-  return {
-    body,
-    headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'x-lark-request-timestamp': ts,
-      'x-lark-request-nonce': nonce,
-      'x-lark-signature': feishuSignature(ts, nonce, FEISHU_ENCRYPT_KEY, body),
-    },
-  };
-}
+const feishuRequest = (payload: unknown, timestamp = nowS()) =>
+  feishuSigned(FEISHU_ENCRYPT_KEY, payload, { timestamp });
 
 const feishu = (stack: TestStack, request: { body: string; headers: Record<string, string> }) =>
   post(stack, '/v1/callbacks/feishu', request.body, request.headers);
@@ -373,30 +315,16 @@ describe('vendor callbacks with every secret configured', () => {
 
   describe('WeCom', () => {
     it('answers the URL verification with the decrypted echostr', async () => {
-      const echostr = encryptWecom(WECOM_AES_KEY, 'echo-4711', WECOM_CORP_ID);
-      const ts = String(nowS());
-      const query = new URLSearchParams({
-        msg_signature: wecomSignature(WECOM_TOKEN, ts, 'n0nce', echostr),
-        timestamp: ts,
-        nonce: 'n0nce',
-        echostr,
-      });
-      const res = await fetch(`${stack.baseUrl}/v1/callbacks/wecom?${query}`);
+      const path = wecomUrlVerification(WECOM, 'echo-4711');
+      const res = await fetch(`${stack.baseUrl}${path}`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain');
       expect(await res.text()).toBe('echo-4711');
     });
 
     it('refuses a URL verification signed with another token with 401 BAD_SIGNATURE', async () => {
-      const echostr = encryptWecom(WECOM_AES_KEY, 'echo-4711', WECOM_CORP_ID);
-      const ts = String(nowS());
-      const query = new URLSearchParams({
-        msg_signature: wecomSignature('another-token', ts, 'n0nce', echostr),
-        timestamp: ts,
-        nonce: 'n0nce',
-        echostr,
-      });
-      const res = await call(stack, 'GET', `/v1/callbacks/wecom?${query}`);
+      const path = wecomUrlVerification(WECOM, 'echo-4711', { token: 'another-token' });
+      const res = await call(stack, 'GET', path);
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('BAD_SIGNATURE');
     });
