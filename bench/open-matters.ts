@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,7 @@ import { temporalCliPath } from '../src/runtime/tools.js';
 import { WORKFLOWS_PATH, writeWorkflowBundle } from '../src/runtime/workflow-bundle.js';
 import { newSecret } from '../src/security/secret-hash.js';
 import { stateQuery } from '../src/workflows/messages.js';
+import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 
 /**
  * B5: how many open matters one worker holds, and its RSS. For each configuration, a worker in a process
@@ -82,8 +83,6 @@ const SETTLE_MS = 15_000;
 const STALL_MS = 180_000;
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-/** USER_HZ, which /proc/<pid>/stat counts CPU time in; 100 on every Linux this runs on. */
-const CLOCK_TICKS = 100;
 const MB = 1024 * 1024;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -120,70 +119,6 @@ function shareAbove(before: string, after: string, histogram: string, le: string
   return count > 0 ? 1 - delta(`${histogram}_bucket`, `le="${le}"`) / count : null;
 }
 
-interface WorkerProcess {
-  /** Resident now and the high-water mark since the process began, in MB. */
-  memory(): { rssMb: number; peakMb: number };
-  cpuSeconds(): number;
-  /** How it ended, while it should still run. */
-  exit(): string | null;
-  /** The SDK core's Prometheus metrics: its workflow cache, task slots and task latencies. */
-  coreMetrics(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-/** `node --import tsx worker.ts`, as the image runs it, so RSS is the deployed worker's. */
-async function startWorkerProcess(env: Record<string, string>): Promise<WorkerProcess> {
-  const metricsPort = await freePort();
-  const coreAddress = `127.0.0.1:${await freePort()}`;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'worker.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...env,
-      WORKER_METRICS_PORT: String(metricsPort),
-      TEMPORAL_METRICS_ADDRESS: coreAddress,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const exit = () =>
-    child.exitCode === null && child.signalCode === null ? null : `${child.exitCode ?? child.signalCode}`;
-  const proc = (file: string) => readFileSync(`/proc/${child.pid}/${file}`, 'utf8');
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (exit()) throw new Error(`worker exited (${exit()}) before it was ready`);
-    if (Date.now() > deadline) throw new Error('worker not healthy within 120 s');
-    const ok = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    await sleep(500);
-  }
-  return {
-    memory() {
-      const status = proc('status');
-      const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
-      return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
-    },
-    cpuSeconds() {
-      const stat = proc('stat');
-      // Fields after the command name, which may hold spaces; utime and stime are fields 14 and 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    },
-    exit,
-    async coreMetrics() {
-      return (await fetch(`http://${coreAddress}/metrics`)).text();
-    },
-    async stop() {
-      if (exit()) return;
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 const run = Date.now().toString(36);
 const databaseUrl = process.env.DATABASE_URL;
 // The worker runs in another process, so the database must be a server both can reach.
@@ -193,6 +128,13 @@ await migrate(databaseUrl);
 const log = createLogger('warn');
 const temporalServer = await startDevServer({ cli: temporalCliPath(), port: await freePort(), uiPort: null });
 const bundleDir = mkdtempSync(join(tmpdir(), 'matterflow-b5-'));
+let runningWorker: WorkerProcess | null = null;
+// Killed part-way, the bench takes its worker and dev server down with it rather than leave them running.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void Promise.all([runningWorker?.stop(), temporalServer.stop()]).finally(() => process.exit(1));
+  });
+}
 
 /** Built here, as `npm run build:workflows` builds it: a worker that bundled at start would count webpack. */
 async function bundleFor(preloadModules: string[] | undefined, index: number): Promise<string> {
@@ -309,6 +251,7 @@ async function measure(index: number, configuration: Configuration) {
   const api = await startApi(source);
   await api.post('/v1/source-systems', { code: source, name: `Bench B5 ${index}`, trusted: true });
   const worker = await startWorkerProcess(env);
+  runningWorker = worker;
   try {
     await sleep(5_000);
     const baseline = worker.memory();
@@ -444,6 +387,7 @@ async function measure(index: number, configuration: Configuration) {
       samples,
     };
   } finally {
+    runningWorker = null;
     await worker.stop();
     await api.close();
   }

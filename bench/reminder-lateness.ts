@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker as Thread } from 'node:worker_threads';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { buildApp } from '../src/api/app.js';
 import { MAX_BULK_ITEMS } from '../src/api/source-schemas.js';
 import { loadConfig } from '../src/config.js';
@@ -17,15 +17,22 @@ import { createLogger } from '../src/logger.js';
 import { freePort } from '../src/runtime/free-port.js';
 import { startDevServer } from '../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../src/runtime/tools.js';
-import { WORKFLOWS_PATH } from '../src/runtime/workflow-bundle.js';
+import { writeWorkflowBundle } from '../src/runtime/workflow-bundle.js';
 import { newSecret } from '../src/security/secret-hash.js';
-import { installSdkLogger, startWorker } from '../worker.js';
-import { type TimerActivities, timerWorkflow } from './workflows/timer.js';
+import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
+import { timerWorkflow } from './workflows/timer.js';
 
 /**
  * B3: how late reminders reach a webhook receiver when DUE of OPEN open matters, all held by one worker,
  * fall due at the same instant; beside its floor in the same run: as many bare workflows that each sleep on
  * one Temporal timer until their instant, then report to the same receiver through one activity.
+ *
+ * As deployed (docker-compose.yml: api and worker are separate services), matterflow's worker runs
+ * `worker.ts` with a prebuilt bundle in a process of its own, and so does the floor's timer worker
+ * (bench/workflows/floor-worker.ts); this process holds the API, the receiver's thread and the load.
+ * DATABASE_URL is required: a Postgres server this process and the worker process both reach. The
+ * deployment's own settings (DB_POOL_MAX, WORKER_* tuning, REMINDER_CAP_*) reach both from the environment.
+ * BENCH_RESULTS_DIR: where the results go (bench/results/).
  */
 const OPEN = Number(process.env.BENCH_B3_OPEN ?? 10_000);
 const DUE = Number(process.env.BENCH_B3_DUE ?? 1_000);
@@ -50,10 +57,19 @@ const STALL_MS = 180_000;
 /** The due matters' one notice, this long before their due time. */
 const BEFORE_DUE = 'PT1H';
 const BEFORE_DUE_MS = 3_600_000;
-const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+/** Where b3-reminder-lateness.json and .md go. */
+const RESULTS = join(
+  process.env.BENCH_RESULTS_DIR ?? fileURLToPath(new URL('./results/', import.meta.url)),
+  '/',
+);
+const TOPOLOGY = {
+  bench: 'this process: API (Fastify and its Temporal client), the receiver on a thread, the load',
+  matterflowWorker: 'node --import tsx worker.ts, prebuilt workflow bundle (WORKFLOW_BUNDLE_PATH)',
+  floorWorker: 'node --import tsx bench/workflows/floor-worker.ts (timer.ts)',
+};
 
 if (!process.env.DATABASE_URL) {
-  throw new Error('B3 needs a Postgres server at DATABASE_URL: the embedded one serves a single connection');
+  throw new Error('B3 needs a Postgres server at DATABASE_URL that the worker process reaches too');
 }
 if (DUE >= OPEN) throw new Error('BENCH_B3_DUE must be below BENCH_B3_OPEN');
 if (LEAD_MS !== null && LEAD_MS < FLOOR_AHEAD_MS + QUIET_MS) {
@@ -125,57 +141,46 @@ async function until(done: () => boolean, deadline: number): Promise<void> {
 }
 
 // Warnings would be one line per slow workflow task, thousands of them when the worker falls behind.
-const log = createLogger('error');
-installSdkLogger(log);
+const LOG_LEVEL = 'error';
+const log = createLogger(LOG_LEVEL);
 const temporalServer = await startDevServer({ cli: temporalCliPath(), port: await freePort(), uiPort: null });
 const databaseUrl = process.env.DATABASE_URL;
 await migrate(databaseUrl);
 const adminToken = newSecret();
 const receiver = await startReceiver();
-// The deployment's own settings (DB_POOL_MAX, worker tuning, caps) can be tried from the environment.
-const config = loadConfig({
-  ...process.env,
+const bundleDir = mkdtempSync(join(tmpdir(), 'matterflow-b3-'));
+const workers: WorkerProcess[] = [];
+const stopAll = async () => {
+  await Promise.all(workers.map((w) => w.stop()));
+  await receiver.stop();
+  await temporalServer.stop();
+  rmSync(bundleDir, { recursive: true, force: true });
+};
+// Killed part-way, the bench takes its workers and dev server down with it rather than leave them running.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void stopAll().finally(() => process.exit(1));
+  });
+}
+const env = {
   DATABASE_URL: databaseUrl,
   TEMPORAL_ADDRESS: temporalServer.address,
+  // The API seals and signs what the worker opens and checks.
   LINK_SECRET: newSecret(48),
   TASK_QUEUE: 'bench-reminders',
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL,
   // The receiver is on loopback, which webhooks may reach only when the operator allows it.
   OUTBOUND_ALLOW_HOSTS: new URL(receiver.url).host,
-});
-// Pools of their own, as a standalone worker and API server have.
-const workerSql = createSql(databaseUrl, { max: config.dbPoolMax });
-const apiSql = createSql(databaseUrl, { max: config.dbPoolMax });
-await seedAdminToken(apiSql, adminToken);
+};
+// The worker process inherits this environment too, so both read the same settings.
+const config = loadConfig({ ...process.env, ...env });
+const sql = createSql(databaseUrl, { max: config.dbPoolMax });
+await seedAdminToken(sql, adminToken);
 const connection = await Connection.connect({ address: temporalServer.address });
 const client = new Client({ connection });
-
-const matterBundle = await bundleWorkflowCode({
-  workflowsPath: WORKFLOWS_PATH,
-  logger: new DefaultLogger('WARN'),
-});
-const matterWorker = await startWorker({ config, sql: workerSql, log, workflowBundle: matterBundle });
-const timerActivities: TimerActivities = {
-  async fired(id, plannedAt) {
-    const res = await fetch(`${receiver.url}/floor`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ id, plannedAt }),
-    });
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`receiver answered ${res.status}`);
-  },
-};
-const timerConnection = await NativeConnection.connect({ address: temporalServer.address });
-const timerWorker = await Worker.create({
-  connection: timerConnection,
-  taskQueue: 'bench-timer',
-  workflowsPath: fileURLToPath(new URL('./workflows/timer.ts', import.meta.url)),
-  activities: timerActivities,
-});
-const timerRun = timerWorker.run();
-
-const app = await buildApp({ config, sql: apiSql, temporal: client, log });
+// Built here, as `npm run build:workflows` builds it for the image, so the worker starts without webpack.
+const bundlePath = await writeWorkflowBundle(join(bundleDir, 'workflows.js'));
+const app = await buildApp({ config, sql, temporal: client, log });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
 const auth = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
@@ -230,6 +235,18 @@ async function allAssigned(ids: string[]): Promise<void> {
 
 let failure: unknown;
 try {
+  workers.push(await startWorkerProcess({ ...env, WORKFLOW_BUNDLE_PATH: bundlePath }));
+  workers.push(
+    await startWorkerProcess(
+      {
+        TEMPORAL_ADDRESS: temporalServer.address,
+        TASK_QUEUE: 'bench-timer',
+        FLOOR_WORKFLOWS: 'timer',
+        FLOOR_RECEIVER_URL: receiver.url,
+      },
+      'bench/workflows/floor-worker.ts',
+    ),
+  );
   const perHandler = Math.ceil(DUE / HANDLERS);
   if (perHandler > config.reminderCaps.perHour) {
     throw new Error(
@@ -335,7 +352,7 @@ try {
   const assignedArrivals = receiver.arrivals.filter((a) => a.kind === 'matter.assigned').length;
 
   // Where the time goes, from the rows each step writes, all against the planned time.
-  const steps = await workerSql<
+  const steps = await sql<
     { id: string; fired: Date; recorded: Date; claimed: Date | null; delivered: Date | null }[]
   >`
     select e.matter_id as id, e.occurred_at as fired, e.recorded_at as recorded,
@@ -363,8 +380,8 @@ try {
     JSON.parse(
       readFileSync(fileURLToPath(new URL(`../node_modules/${name}/package.json`, import.meta.url)), 'utf8'),
     ).version as string;
-  const [pgVersion] = await workerSql<{ server_version: string }[]>`show server_version`;
-  const workerOptions = matterWorker.worker.options;
+  const [pgVersion] = await sql<{ server_version: string }[]>`show server_version`;
+  const tuning = config.worker;
   const targets = { p99Ms: 2000, maxMs: 5000 };
   const result = {
     benchmark: 'B3 reminder lateness: open matters on one worker, many reminders due at once',
@@ -391,7 +408,13 @@ try {
       rule: { every: 'P1D', maxCount: 0, beforeDue: [BEFORE_DUE] },
       dbPoolMax: config.dbPoolMax,
       reminderCaps: config.reminderCaps,
-      worker: { maxCachedWorkflows: workerOptions.maxCachedWorkflows, tuner: workerOptions.tuner },
+      worker: {
+        maxCachedWorkflows: tuning.maxCachedWorkflows,
+        maxConcurrentWorkflowTaskExecutions: tuning.maxConcurrentWorkflowTaskExecutions,
+        maxConcurrentActivityTaskExecutions: tuning.maxConcurrentActivityTaskExecutions,
+        maxConcurrentLocalActivityExecutions: tuning.maxConcurrentLocalActivityExecutions,
+      },
+      topology: TOPOLOGY,
     },
     setup: {
       seconds: setupSeconds,
@@ -426,12 +449,11 @@ try {
   const ms = (n: number | null) => (n === null ? '–' : String(n));
   const row = (what: string, r: typeof floor) =>
     `| ${what} | ${r.received} | ${r.missing} | ${r.duplicates} | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${ms(r.maxMs)} |`;
-  const slots = (supplier: { type: string; numSlots?: number }) => supplier.numSlots ?? supplier.type;
   writeFileSync(
     `${RESULTS}b3-reminder-lateness.md`,
     `# B3 reminder lateness (${result.at})
 
-${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, load ${result.machine.loadAverageAtEnd.join(' ')}; Node ${result.versions.node}; ${result.versions.temporalCli}; SDK ${result.versions.temporalSdk}; Postgres ${pgVersion?.server_version}. ${OPEN} open matters on one worker (${HANDLERS} handlers, webhook channel), ${DUE} of them with a reminder due ${SPREAD_MS ? `over ${SPREAD_MS} ms` : 'at one instant'}; DB pool ${config.dbPoolMax}; worker cache ${workerOptions.maxCachedWorkflows}, ${slots(workerOptions.tuner.workflowTaskSlotSupplier)} workflow task slots, ${slots(workerOptions.tuner.activityTaskSlotSupplier)} activity slots.
+${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB, load ${result.machine.loadAverageAtEnd.join(' ')}; Node ${result.versions.node}; ${result.versions.temporalCli}; SDK ${result.versions.temporalSdk}; Postgres ${pgVersion?.server_version}. ${OPEN} open matters on one worker (${HANDLERS} handlers, webhook channel), ${DUE} of them with a reminder due ${SPREAD_MS ? `over ${SPREAD_MS} ms` : 'at one instant'}; DB pool ${config.dbPoolMax}; worker cache ${tuning.maxCachedWorkflows}, ${tuning.maxConcurrentWorkflowTaskExecutions} workflow task slots, ${tuning.maxConcurrentActivityTaskExecutions} activity slots. Each side's worker in a process of its own: ${TOPOLOGY.matterflowWorker}; ${TOPOLOGY.floorWorker}.
 
 Lateness: arrival at the receiver minus the planned time.
 
@@ -458,13 +480,7 @@ Setup ${setupSeconds.toFixed(1)} s: ${OPEN - DUE} open matters pushed in ${backg
 }
 
 await app.close();
-timerWorker.shutdown();
-await timerRun;
-await timerConnection.close();
-await matterWorker.stop();
 await connection.close();
-await workerSql.end({ timeout: 5 });
-await apiSql.end({ timeout: 5 });
-await receiver.stop();
-await temporalServer.stop();
+await sql.end({ timeout: 5 });
+await stopAll();
 if (failure) throw failure;

@@ -51,6 +51,11 @@ export interface XmppChannel extends Channel {
 }
 
 const RETRY_MS = 5_000;
+/**
+ * Logging in is a TLS handshake and several SASL round trips with PBKDF2 on both ends: on a busy host it
+ * outlasts one request's timeout, and a bot that gives up there never comes online to send.
+ */
+const LOGIN_TIMEOUT_MS = 15_000;
 /** A comment or reason may be 4000 characters (the actions' TEXT_LIMIT); a longer chat is no command. */
 const MAX_COMMAND_LENGTH = 4000;
 
@@ -173,6 +178,7 @@ function nextOnline(xmpp: XmppClient, ms: number): Promise<void> {
 export function xmppChannel(options: XmppOptions): XmppChannel {
   const log = options.logger;
   const self = `${options.username}@${options.domain}`.toLowerCase();
+  const loginTimeoutMs = Math.max(options.timeoutMs, LOGIN_TIMEOUT_MS);
   // XEP-0388 asks for one stable id per client, so servers that keep per-client state see one client.
   const userAgent = xml('user-agent', { id: randomUUID() }, xml('software', {}, 'matterflow'));
   let chatHandler: ChatHandler | null = null;
@@ -200,7 +206,7 @@ export function xmppChannel(options: XmppOptions): XmppChannel {
       service: options.service,
       domain: options.domain,
       ...(options.resource ? { resource: options.resource } : {}),
-      timeout: options.timeoutMs,
+      timeout: loginTimeoutMs,
       credentials: login,
     });
     // Without a listener an error event would throw; @xmpp/reconnect recovers from connection errors.
@@ -223,7 +229,7 @@ export function xmppChannel(options: XmppOptions): XmppChannel {
   async function open(): Promise<XmppClient> {
     const xmpp = createClient();
     try {
-      await within(xmpp.start(), options.timeoutMs, 'connecting');
+      await within(xmpp.start(), loginTimeoutMs, 'connecting');
       return xmpp;
     } catch (err) {
       connection = null;

@@ -1,0 +1,89 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/runtime/free-port.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** USER_HZ, which /proc/<pid>/stat counts CPU time in; 100 on every Linux this runs on. */
+const CLOCK_TICKS = 100;
+const READY_TIMEOUT_MS = 120_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface WorkerProcess {
+  /** Resident now and the high-water mark since the process began, in MB. */
+  memory(): { rssMb: number; peakMb: number };
+  cpuSeconds(): number;
+  /** How it ended, while it should still run. */
+  exit(): string | null;
+  /** The SDK core's Prometheus metrics: its workflow cache, task slots and task latencies. */
+  coreMetrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * `node --import tsx worker.ts`, as the image runs it, in a process of its own: RSS and CPU are the
+ * worker's alone, and it has a core apart from the bench's. `script`, from the repository root, runs
+ * another worker the same way (a bench's floor), which must serve /healthz on WORKER_METRICS_PORT and
+ * core metrics on TEMPORAL_METRICS_ADDRESS as worker.ts does. Resolves once /healthz answers.
+ */
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  script = 'worker.ts',
+): Promise<WorkerProcess> {
+  const metricsPort = await freePort();
+  const coreAddress = `127.0.0.1:${await freePort()}`;
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      ...env,
+      // Where this module reaches it, whatever HOST the bench was started with.
+      HOST: '127.0.0.1',
+      WORKER_METRICS_PORT: String(metricsPort),
+      TEMPORAL_METRICS_ADDRESS: coreAddress,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exit = () =>
+    child.exitCode === null && child.signalCode === null ? null : `${child.exitCode ?? child.signalCode}`;
+  const proc = (file: string) => readFileSync(`/proc/${child.pid}/${file}`, 'utf8');
+  const stop = async () => {
+    if (exit()) return;
+    child.kill('SIGTERM');
+    await exited;
+  };
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  for (;;) {
+    if (exit()) throw new Error(`${script} exited (${exit()}) before it was ready`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${script} not healthy within ${READY_TIMEOUT_MS / 1000} s`);
+    }
+    const ok = await fetch(`http://127.0.0.1:${metricsPort}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    await sleep(500);
+  }
+  return {
+    memory() {
+      const status = proc('status');
+      const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+      return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
+    },
+    cpuSeconds() {
+      const stat = proc('stat');
+      // Fields after the command name, which may hold spaces; utime and stime are fields 14 and 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    },
+    exit,
+    async coreMetrics() {
+      return (await fetch(`http://${coreAddress}/metrics`)).text();
+    },
+    stop,
+  };
+}
