@@ -38,7 +38,7 @@ const Env = Type.Object({
   WORKER_METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   TEMPORAL_METRICS_ADDRESS: Type.Optional(Type.String({ pattern: '^[^\\s:]+:\\d+$' })),
   SHUTDOWN_GRACE_MS: Type.Integer({ default: 20000, minimum: 0 }),
-  WORKER_MAX_CACHED_WORKFLOWS: Type.Integer({ default: 10000, minimum: 0 }),
+  WORKER_MAX_CACHED_WORKFLOWS: Type.Integer({ default: 3000, minimum: 0 }),
   WORKER_MAX_WORKFLOW_TASKS: Type.Integer({ default: 40, minimum: 2 }),
   WORKER_MAX_ACTIVITIES: Type.Integer({ default: 100, minimum: 1 }),
   WORKER_MAX_LOCAL_ACTIVITIES: Type.Integer({ default: 100, minimum: 1 }),

@@ -72,7 +72,7 @@ describe('loadConfig', () => {
       temporalMetricsAddress: undefined,
       shutdownGraceMs: 20_000,
       worker: {
-        maxCachedWorkflows: 10_000,
+        maxCachedWorkflows: 3000,
         maxConcurrentWorkflowTaskExecutions: 40,
         maxConcurrentActivityTaskExecutions: 100,
         maxConcurrentLocalActivityExecutions: 100,
