@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Registry } from 'prom-client';
 import type { ChannelRegistry, OutboundMessage } from '../channels/channel.js';
 import { matterViewOf } from '../channels/matter-view.js';
-import { storeActionLink } from '../db/action-links.js';
+import { storeActionLinks } from '../db/action-links.js';
 import { calendarInUse } from '../db/business-calendars.js';
 import type { Sql } from '../db/client.js';
 import { actingFor } from '../db/delegations.js';
@@ -103,25 +103,28 @@ export function createActivities(given: ActivityDeps) {
     idempotencyKey: string,
   ): Promise<OutboundMessage> {
     const expiresAt = new Date(Date.parse(input.issuedAt) + deps.actionLinkTtlMs);
-    const actions = [];
-    for (const action of input.actions) {
-      const token = signActionToken(deps.linkSecret, {
+    const links = input.actions.map((action) => ({
+      action,
+      token: signActionToken(deps.linkSecret, {
         matterId: input.state.id,
         handlerId: recipient.id,
         action,
         expiresAt: Math.floor(expiresAt.getTime() / 1000),
         nonce: deriveNonce(deps.linkSecret, idempotencyKey, action),
-      });
-      await storeActionLink(sql, {
+      }),
+    }));
+    await storeActionLinks(
+      sql,
+      links.map(({ action, token }) => ({
         token,
         matterId: input.state.id,
         handlerId: recipient.id,
         action,
         notificationKey: idempotencyKey,
         expiresAt,
-      });
-      actions.push({ action, url: `${deps.publicBaseUrl}/a/${token}` });
-    }
+      })),
+    );
+    const actions = links.map(({ action, token }) => ({ action, url: `${deps.publicBaseUrl}/a/${token}` }));
     return {
       type: input.type,
       matter: matterViewOf(input.state),

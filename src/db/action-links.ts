@@ -2,21 +2,28 @@ import type { LinkAction } from '../activities/contracts.js';
 import { hashSecret } from '../security/secret-hash.js';
 import type { Queryable } from './client.js';
 
-export async function storeActionLink(
-  db: Queryable,
-  link: {
-    token: string;
-    matterId: string;
-    handlerId: string;
-    action: LinkAction;
-    notificationKey: string;
-    expiresAt: Date;
-  },
-): Promise<void> {
+export interface NewActionLink {
+  token: string;
+  matterId: string;
+  handlerId: string;
+  action: LinkAction;
+  notificationKey: string;
+  expiresAt: Date;
+}
+
+/** One statement for a message's links: a notice carries several, and each round trip delays the send. */
+export async function storeActionLinks(db: Queryable, links: NewActionLink[]): Promise<void> {
+  if (links.length === 0) return;
+  const rows = links.map((link) => ({
+    token_hash: hashSecret(link.token),
+    matter_id: link.matterId,
+    handler_id: link.handlerId,
+    action: link.action,
+    notification_key: link.notificationKey,
+    expires_at: link.expiresAt,
+  }));
   await db`
-    insert into action_links (token_hash, matter_id, handler_id, action, notification_key, expires_at)
-    values (${hashSecret(link.token)}, ${link.matterId}, ${link.handlerId}, ${link.action},
-      ${link.notificationKey}, ${link.expiresAt})
+    insert into action_links ${db(rows, 'token_hash', 'matter_id', 'handler_id', 'action', 'notification_key', 'expires_at')}
     on conflict (token_hash) do nothing`;
 }
 
