@@ -6,6 +6,16 @@ import { defineConfig } from 'vitest/config';
  */
 const LONG_RUNNING = ['test/workflow/matter-workflow.test.ts'];
 
+/**
+ * Faults whose promises are about time (answers within the action timeout, a rate held for a minute)
+ * run last, one at a time: beside another file they would measure the neighbour.
+ */
+const ISOLATED = [
+  'test/faults/database-outage.test.ts',
+  'test/faults/engine-restart.test.ts',
+  'test/faults/load.test.ts',
+];
+
 export default defineConfig({
   test: {
     pool: 'forks',
@@ -20,7 +30,7 @@ export default defineConfig({
         test: {
           name: 'suite',
           include: ['test/**/*.test.ts'],
-          exclude: LONG_RUNNING,
+          exclude: [...LONG_RUNNING, ...ISOLATED],
           globalSetup: ['test/support/global-setup.ts'],
           sequence: { groupOrder: 0 },
         },
@@ -32,6 +42,16 @@ export default defineConfig({
           include: LONG_RUNNING,
           globalSetup: ['test/support/bundle-setup.ts'],
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'isolated',
+          include: ISOLATED,
+          maxWorkers: 1,
+          globalSetup: ['test/support/global-setup.ts'],
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -5,10 +5,12 @@ import {
   NativeConnection,
   Runtime,
   Worker,
+  type WorkerInterceptors,
   type WorkflowBundleOption,
 } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import { digestRequester } from './src/activities/digest.js';
+import { heartbeatWhileRunning } from './src/activities/heartbeat.js';
 import { createActivities } from './src/activities/index.js';
 import { chatCommands } from './src/api/chat-commands.js';
 import { matterService } from './src/api/matter-service.js';
@@ -33,6 +35,8 @@ export interface WorkerOptions {
   metrics?: Registry;
   /** False on the embedded database, which serves one connection: the dispatcher then only polls. */
   listenForCallbacks?: boolean;
+  /** Around activities and workflows, e.g. a test's injected faults. */
+  interceptors?: WorkerInterceptors;
 }
 
 export interface RunningWorker {
@@ -51,6 +55,7 @@ export async function startWorker({
   workflowBundle,
   metrics: registry = processRegistry(),
   listenForCallbacks = true,
+  interceptors,
 }: WorkerOptions): Promise<RunningWorker> {
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const clientConnection = await Connection.connect({ address: config.temporalAddress });
@@ -87,6 +92,8 @@ export async function startWorker({
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     activities,
+    // Beating outermost, so a dead worker's activities are retried within the heartbeat timeout.
+    interceptors: { ...interceptors, activity: [heartbeatWhileRunning, ...(interceptors?.activity ?? [])] },
     // On shutdown, activities in flight get this long to finish before they are cancelled.
     shutdownGraceTime: config.shutdownGraceMs,
     shutdownForceTime: config.shutdownGraceMs + SHUTDOWN_FORCE_MARGIN_MS,
@@ -94,6 +101,7 @@ export async function startWorker({
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTaskExecutions,
     maxConcurrentActivityTaskExecutions: config.worker.maxConcurrentActivityTaskExecutions,
     maxConcurrentLocalActivityExecutions: config.worker.maxConcurrentLocalActivityExecutions,
+    stickyQueueScheduleToStartTimeout: config.worker.stickyQueueScheduleToStartTimeoutMs,
     ...workflowCode(workflowBundle, config.worker.workflowBundlePath),
   });
   // Callbacks to source systems go out from every worker; the outbox's row locks keep them apart.

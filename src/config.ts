@@ -42,6 +42,7 @@ const Env = Type.Object({
   WORKER_MAX_WORKFLOW_TASKS: Type.Integer({ default: 40, minimum: 2 }),
   WORKER_MAX_ACTIVITIES: Type.Integer({ default: 100, minimum: 1 }),
   WORKER_MAX_LOCAL_ACTIVITIES: Type.Integer({ default: 100, minimum: 1 }),
+  WORKER_STICKY_TIMEOUT_MS: Type.Integer({ default: 3000, minimum: 1000 }),
   WORKFLOW_BUNDLE_PATH: Type.Optional(Type.String({ minLength: 1 })),
   ...Object.fromEntries(CHANNEL_ENV_KEYS.map((k) => [k, Type.Optional(Type.String({ minLength: 1 }))])),
   LOG_LEVEL: Type.Union(
@@ -141,6 +142,11 @@ export interface WorkerTuning {
   maxConcurrentWorkflowTaskExecutions: number;
   maxConcurrentActivityTaskExecutions: number;
   maxConcurrentLocalActivityExecutions: number;
+  /**
+   * How long a cached run's task waits for this worker before any worker may take it: after a crash,
+   * the matters it held resume this soon. Temporal's default is 10 s.
+   */
+  stickyQueueScheduleToStartTimeoutMs: number;
   /** A bundle built by `npm run build:workflows`; absent, the worker bundles the workflow code at start. */
   workflowBundlePath: string | undefined;
 }
@@ -239,6 +245,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxConcurrentWorkflowTaskExecutions: e.WORKER_MAX_WORKFLOW_TASKS,
       maxConcurrentActivityTaskExecutions: e.WORKER_MAX_ACTIVITIES,
       maxConcurrentLocalActivityExecutions: e.WORKER_MAX_LOCAL_ACTIVITIES,
+      stickyQueueScheduleToStartTimeoutMs: e.WORKER_STICKY_TIMEOUT_MS,
       workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
     },
   });

@@ -1,5 +1,11 @@
 import type { MatterEventType, MatterState } from '../domain/matter.js';
 
+/**
+ * How long Temporal waits for an activity's beat before it retries it elsewhere: a worker that died (a
+ * SIGKILL, a lost node) is noticed this soon instead of at the 30 s start-to-close timeout.
+ */
+export const ACTIVITY_HEARTBEAT_TIMEOUT_MS = 5_000;
+
 export type LinkAction = 'complete' | 'transfer' | 'exception';
 /** Shared by the workflow's retry policy and the activity that marks the last attempt failed. */
 export const DELIVERY_MAX_ATTEMPTS = 8;

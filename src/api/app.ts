@@ -4,7 +4,13 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Client } from '@temporalio/client';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { availableChannelTypes } from '../channels/settings.js';
 import type { Config } from '../config.js';
 import type { Sql } from '../db/client.js';
@@ -15,7 +21,7 @@ import { secretBox } from '../security/secret-box.js';
 import { webPlugin } from '../web/plugin.js';
 import { authPlugin } from './auth.js';
 import { changeService } from './change-service.js';
-import { installErrorHandler } from './errors.js';
+import { badRequest, errorBody, installErrorHandler } from './errors.js';
 import { filingService } from './filing-service.js';
 import { matterService } from './matter-service.js';
 import { installMetrics } from './metrics.js';
@@ -50,6 +56,29 @@ export interface AppDeps {
 
 const BODY_LIMIT = 256 * 1024;
 
+const FRAMEWORK_CODES: Record<string, { status: number; code: string; message: string }> = {
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL', message: 'the URL is not validly percent-encoded' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'URI_TOO_LONG', message: 'a part of the URL is too long' },
+};
+
+/** A URL the router cannot even read gets the same error shape as every other refusal. */
+function frameworkErrors(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const known = FRAMEWORK_CODES[err.code];
+  if (known) reply.code(known.status).send(errorBody(known.code, known.message));
+  else reply.code(500).send(errorBody('INTERNAL', 'something went wrong on our side'));
+}
+
+const nulRefused = () =>
+  badRequest('INVALID_CHARACTER', 'text in the request may not contain the NUL character (U+0000)');
+
+/** Whether any string in a parsed request part (keys included) holds U+0000; raw buffers are the route's business. */
+function hasNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || depth > 64) return false;
+  for (const [k, v] of Object.entries(value)) if (k.includes('\u0000') || hasNul(v, depth + 1)) return true;
+  return false;
+}
+
 export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -57,6 +86,7 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
     trustProxy: false,
     // action-link tokens are longer than the default 100 characters
     routerOptions: { maxParamLength: 1024 },
+    frameworkErrors,
     ajv: {
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
     },
@@ -64,6 +94,14 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
 
   installErrorHandler(app);
   installValidation(app);
+  // Postgres text cannot hold U+0000: refused before any hook or handler queries with it. The URL is
+  // parsed when the request arrives (rate limits look up the source it names), the body only later.
+  app.addHook('onRequest', async (request) => {
+    if (hasNul(request.params) || hasNul(request.query)) throw nulRefused();
+  });
+  app.addHook('preValidation', async (request) => {
+    if (hasNul(request.body)) throw nulRefused();
+  });
   await app.register(helmet, {
     contentSecurityPolicy: {
       directives: {

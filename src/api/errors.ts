@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { databaseUnavailable } from '../db/client.js';
 
 /** Every refusal the API gives: a stable code, a message for people, and its HTTP status. */
 export class ApiError extends Error {
@@ -23,6 +24,9 @@ export const unavailable = (code: string, message: string) => new ApiError(503, 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
+
+/** What a 503 for an unreachable database tells the caller to wait before asking again. */
+const DATABASE_RETRY_AFTER_S = 5;
 
 const FASTIFY_CODES: Record<string, { status: number; code: string }> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
@@ -50,6 +54,14 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (known) return reply.code(known.status).send(errorBody(known.code, err.message));
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.code(err.statusCode).send(errorBody(err.code ?? 'BAD_REQUEST', err.message));
+    }
+    if (databaseUnavailable(err)) {
+      // Not the caller's fault, nor a bug: the same request succeeds once the database is back.
+      request.log.warn({ error: err.message }, 'database unavailable');
+      return reply
+        .code(503)
+        .header('retry-after', String(DATABASE_RETRY_AFTER_S))
+        .send(errorBody('DATABASE_UNAVAILABLE', 'the database is unavailable; try again shortly'));
     }
     request.log.error({ err }, 'request failed');
     return reply

@@ -129,23 +129,29 @@ export function matterService({
     startAt: Date | null = null,
   ): Promise<void> {
     try {
-      await temporal.workflow.start<typeof matterWorkflow>('matterWorkflow', {
-        workflowId,
-        taskQueue,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        ...(startAt && startAt.getTime() > Date.now() ? { startDelay: startAt.getTime() - Date.now() } : {}),
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        memo: { title: input.title },
-        typedSearchAttributes: [
-          ...(input.handlerId ? [{ key: MatterHandler, value: input.handlerId }] : []),
-          ...(input.groupId ? [{ key: MatterGroup, value: input.groupId }] : []),
-          { key: MatterStatus, value: 'open' },
-          { key: MatterSource, value: input.source },
-          { key: MatterPriority, value: input.priority },
-          ...(input.dueAt ? [{ key: MatterDueAt, value: new Date(input.dueAt) }] : []),
-        ],
-      });
+      // An engine that is away would hold the caller for the client's whole retry budget (some 20 s):
+      // give up after the action timeout, as an Update does, and answer 503.
+      await temporal.withDeadline(Date.now() + actionTimeoutMs, () =>
+        temporal.workflow.start<typeof matterWorkflow>('matterWorkflow', {
+          workflowId,
+          taskQueue,
+          args: [input],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          ...(startAt && startAt.getTime() > Date.now()
+            ? { startDelay: startAt.getTime() - Date.now() }
+            : {}),
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          memo: { title: input.title },
+          typedSearchAttributes: [
+            ...(input.handlerId ? [{ key: MatterHandler, value: input.handlerId }] : []),
+            ...(input.groupId ? [{ key: MatterGroup, value: input.groupId }] : []),
+            { key: MatterStatus, value: 'open' },
+            { key: MatterSource, value: input.source },
+            { key: MatterPriority, value: input.priority },
+            ...(input.dueAt ? [{ key: MatterDueAt, value: new Date(input.dueAt) }] : []),
+          ],
+        }),
+      );
     } catch (err) {
       // Already ran to completion under this id: creation was done long ago.
       if (err instanceof WorkflowExecutionAlreadyStartedError) return;

@@ -118,12 +118,14 @@ export const webPlugin = fp(
         const request = this.request;
         const user = request.webUser;
         const asked = matchLocale((request.query as { lang?: unknown } | undefined)?.lang as string);
-        if (asked && asked !== request.cookies[LANG_COOKIE]) {
+        // A request refused before its cookies were read (a bad bearer token) still gets its error page.
+        const cookies = request.cookies ?? {};
+        if (asked && asked !== cookies[LANG_COOKIE]) {
           this.setCookie(LANG_COOKIE, asked, { ...cookieOptions(request, policy), maxAge: 365 * 86400 });
         }
         const lang = resolveLocale({
           query: asked ?? undefined,
-          cookie: request.cookies[LANG_COOKIE],
+          cookie: cookies[LANG_COOKIE],
           handlerLocale: user?.locale ?? options.handlerLocale,
           acceptLanguage: request.headers['accept-language'],
         });

@@ -53,7 +53,7 @@ export const cookieOptions = (request: FastifyRequest, policy: CookiePolicy) =>
  * (or from another person's browser) does not pass, while signing out of an expired session still works.
  */
 export function csrfUserInfo(request: FastifyRequest): string {
-  const cookie = request.cookies[SESSION_COOKIE];
+  const cookie = request.cookies?.[SESSION_COOKIE];
   return cookie ? hashSecret(cookie) : 'anonymous';
 }
 

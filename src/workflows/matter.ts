@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
+  ACTIVITY_HEARTBEAT_TIMEOUT_MS,
   type DeliverNoticeInput,
   HANDLER_ACTIONS,
   type LinkAction,
@@ -87,6 +88,7 @@ import { untilSent } from './until-sent.js';
 
 const { recordEvent, findHandler, loadPlanningContext } = proxyActivities<MatterActivities>({
   startToCloseTimeout: '30 seconds',
+  heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT_MS,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 

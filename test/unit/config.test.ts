@@ -76,6 +76,7 @@ describe('loadConfig', () => {
         maxConcurrentWorkflowTaskExecutions: 40,
         maxConcurrentActivityTaskExecutions: 100,
         maxConcurrentLocalActivityExecutions: 100,
+        stickyQueueScheduleToStartTimeoutMs: 3000,
         workflowBundlePath: undefined,
       },
     });
