@@ -9,13 +9,13 @@ import { buildApp } from '../src/api/app.js';
 import { loadConfig } from '../src/config.js';
 import { seedAdminToken } from '../src/db/api-tokens.js';
 import { createSql } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { freePort } from '../src/runtime/free-port.js';
 import { startDevServer } from '../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../src/runtime/tools.js';
 import { writeWorkflowBundle } from '../src/runtime/workflow-bundle.js';
 import { newSecret } from '../src/security/secret-hash.js';
+import { sharedDatabase } from './support/shared-database.js';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 import { awaitingUpdateWorkflow, doneUpdate, readyQuery } from './workflows/empty.js';
 
@@ -73,11 +73,7 @@ async function timed(count: number, concurrency: number, one: (i: number) => Pro
   return { perSecond: count / seconds, seconds, p50Ms: pct(0.5), p99Ms: pct(0.99) };
 }
 
-const databaseUrl = process.env.DATABASE_URL;
-// The worker runs in another process, so the database must be a server both can reach.
-if (!databaseUrl)
-  throw new Error('DATABASE_URL is required: a Postgres server the worker process reaches too');
-await migrate(databaseUrl);
+const databaseUrl = await sharedDatabase('B1/B2');
 const log = createLogger('warn');
 const temporalServer = await startDevServer({ cli: temporalCliPath(), port: await freePort(), uiPort: null });
 const bundleDir = mkdtempSync(join(tmpdir(), 'matterflow-b1-'));

@@ -10,7 +10,6 @@ import { MAX_BULK_ITEMS } from '../src/api/source-schemas.js';
 import { loadConfig } from '../src/config.js';
 import { seedAdminToken } from '../src/db/api-tokens.js';
 import { createSql } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { freePort } from '../src/runtime/free-port.js';
 import { startDevServer } from '../src/runtime/temporal-dev-server.js';
@@ -18,6 +17,7 @@ import { temporalCliPath } from '../src/runtime/tools.js';
 import { WORKFLOWS_PATH, writeWorkflowBundle } from '../src/runtime/workflow-bundle.js';
 import { newSecret } from '../src/security/secret-hash.js';
 import { stateQuery } from '../src/workflows/messages.js';
+import { sharedDatabase } from './support/shared-database.js';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 
 /**
@@ -120,11 +120,7 @@ function shareAbove(before: string, after: string, histogram: string, le: string
 }
 
 const run = Date.now().toString(36);
-const databaseUrl = process.env.DATABASE_URL;
-// The worker runs in another process, so the database must be a server both can reach.
-if (!databaseUrl)
-  throw new Error('DATABASE_URL is required: a Postgres server the worker process reaches too');
-await migrate(databaseUrl);
+const databaseUrl = await sharedDatabase('B5');
 const log = createLogger('warn');
 const temporalServer = await startDevServer({ cli: temporalCliPath(), port: await freePort(), uiPort: null });
 const bundleDir = mkdtempSync(join(tmpdir(), 'matterflow-b5-'));

@@ -12,13 +12,13 @@ import { MAX_BULK_ITEMS } from '../src/api/source-schemas.js';
 import { loadConfig } from '../src/config.js';
 import { seedAdminToken } from '../src/db/api-tokens.js';
 import { createSql } from '../src/db/client.js';
-import { migrate } from '../src/db/migrate.js';
 import { createLogger } from '../src/logger.js';
 import { freePort } from '../src/runtime/free-port.js';
 import { startDevServer } from '../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../src/runtime/tools.js';
 import { writeWorkflowBundle } from '../src/runtime/workflow-bundle.js';
 import { newSecret } from '../src/security/secret-hash.js';
+import { sharedDatabase } from './support/shared-database.js';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 import { timerWorkflow } from './workflows/timer.js';
 
@@ -68,9 +68,7 @@ const TOPOLOGY = {
   floorWorker: 'node --import tsx bench/workflows/floor-worker.ts (timer.ts)',
 };
 
-if (!process.env.DATABASE_URL) {
-  throw new Error('B3 needs a Postgres server at DATABASE_URL that the worker process reaches too');
-}
+const databaseUrl = await sharedDatabase('B3');
 if (DUE >= OPEN) throw new Error('BENCH_B3_DUE must be below BENCH_B3_OPEN');
 if (LEAD_MS !== null && LEAD_MS < FLOOR_AHEAD_MS + QUIET_MS) {
   throw new Error(`BENCH_B3_LEAD_S must be at least ${(FLOOR_AHEAD_MS + QUIET_MS) / 1000}`);
@@ -144,8 +142,6 @@ async function until(done: () => boolean, deadline: number): Promise<void> {
 const LOG_LEVEL = 'error';
 const log = createLogger(LOG_LEVEL);
 const temporalServer = await startDevServer({ cli: temporalCliPath(), port: await freePort(), uiPort: null });
-const databaseUrl = process.env.DATABASE_URL;
-await migrate(databaseUrl);
 const adminToken = newSecret();
 const receiver = await startReceiver();
 const bundleDir = mkdtempSync(join(tmpdir(), 'matterflow-b3-'));

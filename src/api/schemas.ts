@@ -4,6 +4,13 @@ import { MAX_ATTACHMENTS } from '../domain/exception-type.js';
 import { MATTER_STATUSES, PRIORITIES } from '../domain/matter.js';
 import { MAX_CAP } from '../domain/reminder-caps.js';
 
+/** A row id or sequence a page continues after: a Postgres bigint, exact in JSON only up to 2^53. */
+export const Cursor = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description });
+
+/** A catalog entry's version: a Postgres integer. */
+export const CatalogVersion = Type.Integer({ minimum: 1, maximum: 2_147_483_647 });
+
 export const literals = <T extends string>(values: readonly T[]) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values] });
 
@@ -256,7 +263,7 @@ export const MatterInputBody = Type.Object(
     reminderRule: Type.Optional(ReminderRuleInput),
     reminderRuleRef: Type.Optional(
       Type.Object(
-        { code: CatalogCode, version: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { code: CatalogCode, version: Type.Optional(CatalogVersion) },
         {
           additionalProperties: false,
           description: 'a catalog rule template; the latest version when none is named',
@@ -434,7 +441,7 @@ export const AuditQuery = Type.Object(
     from: Type.Optional(DateTime),
     to: Type.Optional(DateTime),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-    after: Type.Optional(Type.Integer({ minimum: 0, description: 'chainSeq of the last row already seen' })),
+    after: Type.Optional(Cursor('chainSeq of the last row already seen')),
   },
   { additionalProperties: false },
 );
@@ -648,7 +655,7 @@ export const PreviewInput = Type.Object(
     rule: Type.Optional(ReminderRuleInput),
     reminderRuleRef: Type.Optional(
       Type.Object(
-        { code: CatalogCode, version: Type.Optional(Type.Integer({ minimum: 1 })) },
+        { code: CatalogCode, version: Type.Optional(CatalogVersion) },
         { additionalProperties: false },
       ),
     ),

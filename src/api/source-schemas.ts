@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { MATTER_STATUSES } from '../domain/matter.js';
-import { DateTime, Id, literals, MatterInputBody, Nullable, Text } from './schemas.js';
+import { Cursor, DateTime, Id, literals, MatterInputBody, Nullable, Text } from './schemas.js';
 
 export const MAX_BULK_ITEMS = 1000;
 export const MAX_RECONCILE_IDS = 100_000;
@@ -131,7 +131,7 @@ export const ReconcileResult = Type.Object({
 export const StaleQuery = Type.Object(
   {
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
-    after: Type.Optional(Type.Integer({ minimum: 0, description: 'id of the last row already seen' })),
+    after: Type.Optional(Cursor('id of the last row already seen')),
   },
   { additionalProperties: false },
 );

@@ -219,17 +219,17 @@ describe('when Postgres stops while matters are pushed and acted on', () => {
         const stopAsked = Date.now();
         await cluster!.stop();
         const stoppedAt = Date.now();
-        console.log(
+        console.info(
           `database stopped in ${stoppedAt - stopAsked} ms, at ${Math.round(performance.now() - began)} ms`,
         );
         // The fault lasts as long as it lasts: there is nothing to poll for.
         await new Promise((r) => setTimeout(r, OUTAGE_MS));
         // Requests from here on may meet the server starting up.
         phase = 'after';
-        console.log(`restart at ${Math.round(performance.now() - began)} ms`);
+        console.info(`restart at ${Math.round(performance.now() - began)} ms`);
         await cluster!.start();
         down = false;
-        console.log(`database outage: ${Math.round((Date.now() - stoppedAt) / 1000)} s`);
+        console.info(`database outage: ${Math.round((Date.now() - stoppedAt) / 1000)} s`);
         const acceptedBefore = accepted.length;
         await eventually(
           async () => accepted.length >= acceptedBefore + 2 * CLIENTS,
@@ -247,9 +247,9 @@ describe('when Postgres stops while matters are pushed and acted on', () => {
         const key = `${a.phase} ${a.op} ${a.status}${a.code ? ` ${a.code}` : ''}`;
         told.set(key, (told.get(key) ?? 0) + 1);
       }
-      console.log(JSON.stringify(Object.fromEntries([...told].sort())));
+      console.info(JSON.stringify(Object.fromEntries([...told].sort())));
       const slowest = [...answers].sort((a, b) => b.ms - a.ms).slice(0, 5);
-      console.log(
+      console.info(
         `slowest answers: ${slowest.map((a) => `${a.op} ${a.status} ${a.code ?? ''} asked at ${Math.round(a.at)} ms took ${Math.round(a.ms)} ms`).join('; ')}`,
       );
       const limitMs = stack.config.actionTimeoutMs + 2000;
@@ -359,7 +359,7 @@ describe('when Postgres stops while matters are pushed and acted on', () => {
       expect(retriedActivities).toBeGreaterThan(0);
 
       const by = (op: Op) => answers.filter((a) => a.op === op);
-      console.log(
+      console.info(
         JSON.stringify({
           outageSeconds: OUTAGE_MS / 1000,
           requests: answers.length,

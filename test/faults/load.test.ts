@@ -95,7 +95,7 @@ describe('under a steady load at half the measured maximum', () => {
         run: { ...steady, targetRate: target, fivexx: count5xx(steady), mattersPushed: pushed },
       };
       writeFileSync(ARTIFACT, `${JSON.stringify(report, null, 2)}\n`);
-      console.log(
+      console.info(
         `load: max ${probe.rate.toFixed(1)} req/s (p50 ${probe.p50Ms} ms, p99 ${probe.p99Ms} ms); ` +
           `held ${steady.rate.toFixed(1)} req/s of ${target} for ${steady.seconds} s: ` +
           `p50 ${steady.p50Ms} ms, p99 ${steady.p99Ms} ms, ${steady.requests} requests, ${pushed} matters pushed`,

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DELIVERY_MAX_ATTEMPTS, type DeliverNoticeInput } from '../../src/activities/contracts.js';
+import { DELIVERY_MAX_ATTEMPTS } from '../../src/activities/contracts.js';
 import { createActivities } from '../../src/activities/index.js';
 import { channelRegistry } from '../../src/channels/channel.js';
 import { webhookChannel } from '../../src/channels/webhook.js';
@@ -23,7 +23,7 @@ import {
   FaultyReceiver,
   type FaultyRequest,
 } from '../support/faulty-receiver.js';
-import { openMatter } from '../support/matter-state.js';
+import { assignmentNotice, openMatter } from '../support/matter-state.js';
 import { allowingOnly } from '../support/outbound.js';
 import { call, eventually, issueToken, startStack, type TestStack } from '../support/stack.js';
 import { SOAK, sized } from './soak.js';
@@ -283,16 +283,7 @@ describe('a receiver that always fails', () => {
         const workflowId = `matter:${prefix}:m-${i}`;
         await reserveMatter(stack.sql, { ...state, workflowId, requestHash: 'x' });
         matterIds.push(state.id);
-        const notice: DeliverNoticeInput = {
-          workflowId,
-          seq: 1,
-          type: 'matter.assigned',
-          recipient: { kind: 'handler', handlerId },
-          actions: ['complete'],
-          issuedAt: state.createdAt,
-          state,
-          data: {},
-        };
+        const notice = assignmentNotice(workflowId, state);
         for (let attempt = 1; attempt <= DELIVERY_MAX_ATTEMPTS; attempt++) {
           // Every attempt but the last fails by design: the SDK's warning for each is noise here.
           const outcome = await new MockActivityEnvironment({ attempt }, { logger: quiet })

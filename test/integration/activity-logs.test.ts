@@ -14,7 +14,7 @@ import { insertHandler } from '../../src/db/handlers.js';
 import { reserveMatter } from '../../src/db/matters.js';
 import { workerMetrics } from '../../src/metrics.js';
 import { newSecret } from '../../src/security/secret-hash.js';
-import { openMatter } from '../support/matter-state.js';
+import { assignmentNotice, openMatter } from '../support/matter-state.js';
 import { allowingOnly } from '../support/outbound.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -61,16 +61,7 @@ async function noticeFor(handlerId: string): Promise<DeliverNoticeInput> {
   });
   const workflowId = `matter:logs:${state.externalId}`;
   await reserveMatter(sql, { ...state, workflowId, requestHash: 'x' });
-  return {
-    workflowId,
-    seq: 1,
-    type: 'matter.assigned',
-    recipient: { kind: 'handler', handlerId },
-    actions: ['complete'],
-    issuedAt: state.createdAt,
-    state,
-    data: {},
-  };
+  return assignmentNotice(workflowId, state);
 }
 
 describe('delivery logs and counters', () => {

@@ -71,6 +71,14 @@ interface Case {
 
 const cases: Case[] = [
   {
+    name: 'a page cursor beyond the ids Postgres and JSON can hold',
+    method: 'GET',
+    path: () => `/v1/sources/${SOURCE}/stale-updates?after=1.3e227`,
+    token: () => sourceToken,
+    status: 400,
+    code: 'VALIDATION_FAILED',
+  },
+  {
     name: 'no bearer token',
     method: 'POST',
     path: () => '/v1/matters',

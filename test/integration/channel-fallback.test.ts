@@ -11,7 +11,7 @@ import { createSql, type Sql } from '../../src/db/client.js';
 import { insertHandler } from '../../src/db/handlers.js';
 import { reserveMatter } from '../../src/db/matters.js';
 import { newSecret } from '../../src/security/secret-hash.js';
-import { openMatter } from '../support/matter-state.js';
+import { assignmentNotice, openMatter } from '../support/matter-state.js';
 import { allowingOnly } from '../support/outbound.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -77,16 +77,7 @@ async function given(): Promise<{
   });
   const workflowId = `matter:fb:${state.externalId}`;
   await reserveMatter(sql, { ...state, workflowId, requestHash: 'x' });
-  const notice: DeliverNoticeInput = {
-    workflowId,
-    seq: 1,
-    type: 'matter.assigned',
-    recipient: { kind: 'handler', handlerId },
-    actions: ['complete'],
-    issuedAt: state.createdAt,
-    state,
-    data: {},
-  };
+  const notice = assignmentNotice(workflowId, state);
   return { notice, first, second, matterId: state.id };
 }
 

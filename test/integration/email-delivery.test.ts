@@ -2,7 +2,6 @@
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { DeliverNoticeInput } from '../../src/activities/contracts.js';
 import { createActivities } from '../../src/activities/index.js';
 import { channelRegistry } from '../../src/channels/channel.js';
 import { emailChannel } from '../../src/channels/email.js';
@@ -10,7 +9,7 @@ import { createSql, type Sql } from '../../src/db/client.js';
 import { insertHandler } from '../../src/db/handlers.js';
 import { reserveMatter } from '../../src/db/matters.js';
 import { newSecret } from '../../src/security/secret-hash.js';
-import { openMatter } from '../support/matter-state.js';
+import { assignmentNotice, openMatter } from '../support/matter-state.js';
 import { decodeWords, parseMail, partOf, SmtpReceiver } from '../support/smtp-receiver.js';
 
 let sql: Sql;
@@ -72,16 +71,7 @@ describe('e-mail notices', () => {
           throw new Error('nothing here is over a cap');
         },
       });
-      const notice: DeliverNoticeInput = {
-        workflowId,
-        seq: 1,
-        type: 'matter.assigned',
-        recipient: { kind: 'handler', handlerId },
-        actions: ['complete'],
-        issuedAt: state.createdAt,
-        state,
-        data: {},
-      };
+      const notice = assignmentNotice(workflowId, state);
       expect(await new MockActivityEnvironment().run(deliverNotice, notice)).toBe('delivered');
       const mail = smtp.received.find((m) => m.to.includes(address));
       expect(mail).toBeDefined();

@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import type { DeliverNoticeInput } from '../../src/activities/contracts.js';
 import { type ActionRefusalCode, Refusal } from '../../src/domain/errors.js';
 import type { MatterState } from '../../src/domain/matter.js';
 
@@ -60,4 +61,19 @@ export function expectAllowed(state: MatterState, check: (s: MatterState) => voi
   const before = structuredClone(state);
   expect(() => check(state)).not.toThrow();
   expect(state).toEqual(before);
+}
+
+/** The notice a matter's assignment sends its handler, with a link to complete it. */
+export function assignmentNotice(workflowId: string, state: MatterState): DeliverNoticeInput {
+  if (!state.handlerId) throw new Error(`matter ${state.id} has no handler to notify`);
+  return {
+    workflowId,
+    seq: 1,
+    type: 'matter.assigned',
+    recipient: { kind: 'handler', handlerId: state.handlerId },
+    actions: ['complete'],
+    issuedAt: state.createdAt,
+    state,
+    data: {},
+  };
 }
