@@ -14,6 +14,7 @@ const ISOLATED = [
   'test/faults/database-outage.test.ts',
   'test/faults/engine-restart.test.ts',
   'test/faults/load.test.ts',
+  'test/faults/process-faults.test.ts',
 ];
 
 export default defineConfig({

@@ -6,6 +6,13 @@ import type { MatterEventType, MatterState } from '../domain/matter.js';
  */
 export const ACTIVITY_HEARTBEAT_TIMEOUT_MS = 5_000;
 
+/**
+ * How long Temporal waits for a worker to finish one of a matter's workflow tasks before it gives the task
+ * to another: a worker killed mid-task holds its matters this long. Tasks take well under a second (0.1–0.4 s
+ * on a busy two-core machine); Temporal's default of 10 s would hold a crashed worker's matters past 15 s.
+ */
+export const WORKFLOW_TASK_TIMEOUT_MS = 5_000;
+
 export type LinkAction = 'complete' | 'transfer' | 'exception';
 /** Shared by the workflow's retry policy and the activity that marks the last attempt failed. */
 export const DELIVERY_MAX_ATTEMPTS = 8;

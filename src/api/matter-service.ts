@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { Histogram } from 'prom-client';
+import { WORKFLOW_TASK_TIMEOUT_MS } from '../activities/contracts.js';
 import { calendarInUse } from '../db/business-calendars.js';
 import type { Sql } from '../db/client.js';
 import { standsInFor } from '../db/delegations.js';
@@ -141,6 +142,7 @@ export function matterService({
             ? { startDelay: startAt.getTime() - Date.now() }
             : {}),
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          workflowTaskTimeout: WORKFLOW_TASK_TIMEOUT_MS,
           memo: { title: input.title },
           typedSearchAttributes: [
             ...(input.handlerId ? [{ key: MatterHandler, value: input.handlerId }] : []),

@@ -45,6 +45,15 @@ export function searchAttributeArgs(): string[] {
  */
 export const FILE_PRAGMAS = ['journal_mode=wal', 'synchronous=normal'];
 
+/**
+ * One partition per task queue: on a single node, more only forward tasks and polls between each other. With
+ * one, a worker SIGKILLed during a burst had its matters taken up within 9–11.5 s of its restart instead of 11–14 s.
+ */
+const SINGLE_NODE_CONFIG = {
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+};
+
 /** Starts `temporal server start-dev` on loopback and waits until its frontend accepts connections. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const args = [
@@ -69,7 +78,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
       ? ['--headless']
       : ['--ui-port', String(options.uiPort), '--ui-ip', '127.0.0.1']),
     ...searchAttributeArgs(),
-    ...Object.entries(options.dynamicConfig ?? {}).flatMap(([key, value]) => [
+    ...Object.entries({ ...SINGLE_NODE_CONFIG, ...options.dynamicConfig }).flatMap(([key, value]) => [
       '--dynamic-config-value',
       `${key}=${JSON.stringify(value)}`,
     ]),

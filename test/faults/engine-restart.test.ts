@@ -13,6 +13,7 @@ import { freePort } from '../../src/runtime/free-port.js';
 import { type DevServer, startDevServer } from '../../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../../src/runtime/tools.js';
 import { MatterSource, MatterStatus } from '../../src/workflows/search-attributes.js';
+import { reminderEventFlaws } from '../support/reminder-events.js';
 import { call, createHandler, eventually, issueToken, startStack, type TestStack } from '../support/stack.js';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process.js';
 import { sized } from './soak.js';
@@ -225,23 +226,8 @@ describe('when the Temporal engine is stopped and restarted on its file while ma
         'search attributes kept by the restarted engine',
       ).toEqual([]);
 
-      const perMatter = await stack.sql<
-        { id: string; events: number; maxSeq: number; assigned: number; indexes: number; slots: number }[]
-      >`
-      select m.id, count(e.*)::int as events, coalesce(max(e.seq), 0)::int as "maxSeq",
-        count(*) filter (where e.type = 'matter.assigned')::int as assigned,
-        count(distinct (e.data->>'index')) filter (where e.type = 'matter.reminder')::int as indexes,
-        coalesce(sum(1 + coalesce((e.data->>'skipped')::int, 0)) filter (where e.type = 'matter.reminder'), 0)::int as slots
-      from matters m left join matter_events e on e.matter_id = m.id
-      where m.source = ${source} group by m.id`;
-      expect(
-        perMatter.filter(
-          (m) =>
-            m.events !== m.maxSeq || m.assigned !== 1 || m.indexes !== m.events - 1 || m.slots !== REMINDERS,
-        ),
-        'matters whose events are missing, doubled or out of sequence',
-      ).toEqual([]);
-      const events = perMatter.reduce((n, m) => n + m.events, 0);
+      const { flawed, events } = await reminderEventFlaws(stack.sql, source, REMINDERS);
+      expect(flawed, 'matters whose events are missing, doubled or out of sequence').toEqual([]);
 
       const notifications = await stack.sql<{ key: string }[]>`
       select n.idempotency_key as key from notifications n join matters m on m.id = n.matter_id
