@@ -51,7 +51,6 @@ afterAll(async () => {
 interface MatterAt {
   id: string;
   workflowId: string;
-  createdAt: Date;
   events: number;
   remindersSent: number;
   nextNoticeAt: Date | null;
@@ -60,7 +59,7 @@ interface MatterAt {
 
 async function mattersAt(source: string): Promise<MatterAt[]> {
   return stack.sql<MatterAt[]>`
-  select m.id, m.workflow_id as "workflowId", m.created_at as "createdAt", m.reminders_sent as "remindersSent",
+  select m.id, m.workflow_id as "workflowId", m.reminders_sent as "remindersSent",
     m.next_notice_at as "nextNoticeAt",
     (select count(*)::int from matter_events e where e.matter_id = m.id) as events,
     (select count(*)::int from notifications n where n.matter_id = m.id and n.status <> 'delivered') as undelivered
@@ -162,9 +161,9 @@ describe('when the worker process is SIGKILLed during a burst of matters with re
       from matters m where m.source = ${source} and m.created_at < ${restartedAt}`;
       const resumedAt = new Map(progress.map((p) => [p.id, p.at]));
       const resumes = atRestart
-        .filter((m) => !finished(atKill.get(m.id) ?? m))
-        .map((m) => {
-          const was = atKill.get(m.id) ?? m;
+        .map((m) => ({ m, was: atKill.get(m.id) ?? m }))
+        .filter(({ was }) => !finished(was))
+        .map(({ m, was }) => {
           const cutOff = was.events === 0 || was.undelivered > 0 || !was.nextNoticeAt;
           const dueAt = cutOff ? restartedAt : new Date(Math.max(+restartedAt, +was.nextNoticeAt!));
           const at = resumedAt.get(m.id);
@@ -193,7 +192,9 @@ describe('when the worker process is SIGKILLed during a burst of matters with re
       const requests = new Map<string, number[]>();
       stack.receiver.received.forEach((hook, i) => {
         const key = hook.body.idempotencyKey;
-        if (wanted.has(key)) requests.set(key, [...(requests.get(key) ?? []), i]);
+        if (!wanted.has(key)) return;
+        if (!requests.has(key)) requests.set(key, []);
+        requests.get(key)!.push(i);
       });
       const lost = [...wanted].filter((k) => !requests.has(k));
       const repeated = [...requests].filter(([, at]) => at.length > 1);
