@@ -57,7 +57,7 @@ import {
 } from '../workflows/search-attributes.js';
 import { ApiError, badRequest, conflict, notFound, unavailable, unprocessable } from './errors.js';
 import type { MatterInputBody } from './schemas.js';
-import { toApiError } from './temporal-errors.js';
+import { refusedByEngine, toApiError } from './temporal-errors.js';
 
 export interface MatterServiceDeps {
   sql: Sql;
@@ -298,7 +298,9 @@ export function matterService({
       try {
         await startWorkflow(input, workflowId, options.startAt ?? null);
       } catch (err) {
-        await releaseReservation(sql, input.id).catch(() => {});
+        // An engine that did not answer may have started the run all the same: the reservation then stays,
+        // so that a resend of this request finds or starts that run under this matter's id.
+        if (refusedByEngine(err)) await releaseReservation(sql, input.id).catch(() => {});
         const mapped = toApiError(err);
         if (mapped instanceof ApiError) throw mapped;
         throw unavailable('ENGINE_UNAVAILABLE', 'the workflow engine could not start the matter; try again');

@@ -39,8 +39,27 @@ function isClosedWorkflow(err: unknown): boolean {
   return err instanceof Error && /workflow execution already completed/i.test(err.message);
 }
 
+/**
+ * gRPC codes with which the engine refuses a request it has not carried out: bad argument, unknown
+ * namespace, permission, rate limit, precondition, authentication.
+ */
+const REFUSED = new Set([3, 5, 7, 8, 9, 16]);
+
+/** Whether a failed start certainly started nothing; a timeout or a lost connection leaves it unknown. */
+export function refusedByEngine(err: unknown): boolean {
+  const code = grpcCode(err);
+  return code !== undefined && REFUSED.has(code);
+}
+
+/** The client wraps most gRPC errors in a ServiceError whose cause carries the status code. */
+function grpcCode(err: unknown): number | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = typeof e?.code === 'number' ? e.code : e?.cause?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
 function isUnavailable(err: unknown): boolean {
-  const code = (err as { code?: unknown })?.code;
+  const code = grpcCode(err);
   // gRPC UNAVAILABLE (14) and DEADLINE_EXCEEDED (4)
   return code === 14 || code === 4;
 }
