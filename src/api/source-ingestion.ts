@@ -2,7 +2,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import { audit } from '../db/audit.js';
 import type { Sql } from '../db/client.js';
-import { findMatterByKey, type MatterRow } from '../db/matters.js';
+import { findMatterByKey, type MatterRow, unopened } from '../db/matters.js';
 import type { SourceSystem } from '../db/source-systems.js';
 import {
   acceptVersion,
@@ -398,7 +398,9 @@ export function sourceIngestion({ sql, matters, changes, log }: SourceIngestionD
         if (verdict.kind === 'conflict') throw versionConflict(src, externalId, version);
         if (verdict.kind === 'same' && held) return sameAgain(held, row, externalId, version);
         if (held?.pendingChangeRequestId) throw pendingReview(held);
-        if (!row) return create(src, externalId, body, content, actor);
+        // A create that got no answer from the engine holds no version but keeps its matter: finish it.
+        if (!row || (!held && (await unopened(sql, row.id))))
+          return create(src, externalId, body, content, actor);
         return modify(src, row, held, version, content, actor);
       }),
     );

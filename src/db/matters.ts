@@ -168,6 +168,14 @@ export async function handlerMayRead(db: Queryable, matterId: string, scope: Han
 }
 
 /** Undoes a reservation whose workflow never started, so the same request can be sent again. */
+/** Whether the matter's run has not yet recorded its assignment: a create may still be unfinished. */
+export async function unopened(db: Queryable, id: string): Promise<boolean> {
+  const [row] = await db<
+    { unopened: boolean }[]
+  >`select last_seq = 0 as unopened from matters where id = ${id}`;
+  return row?.unopened ?? false;
+}
+
 export async function releaseReservation(db: Queryable, id: string): Promise<void> {
   await db`delete from matters where id = ${id} and last_seq = 0`;
 }

@@ -66,6 +66,30 @@ describe('when a matter is created and the engine’s answer to the start is los
     expect(stack.receiver.for(handler.id)).toHaveLength(1);
   });
 
+  it('the source route’s resend starts the run that never began, on the kept matter', async () => {
+    const handler = await createHandler(stack);
+    const source = `put${randomUUID().slice(0, 6)}`;
+    const definition = { title: 'Engine away', handlerId: handler.id };
+
+    await expect(
+      serviceOn(engineAnswering(14, false)).create({ source, externalId: 'e-1', ...definition }, source),
+    ).rejects.toMatchObject({ statusCode: 503 });
+    const [kept] = await stack.sql<{ id: string }[]>`
+      select id from matters where source = ${source} and external_id = 'e-1'`;
+    expect(kept).toBeDefined();
+
+    const token = await issueToken(stack, source, 'source');
+    const res = await call(stack, 'PUT', `/v1/sources/${source}/matters/e-1`, {
+      token,
+      body: { version: 1, ...definition },
+    });
+    expect(res.status).toBe(200);
+    await eventually(async () => stack.receiver.for(handler.id).length > 0, 'the assignment notice');
+    const events = await stack.sql<{ type: string }[]>`
+      select type from matter_events where matter_id = ${kept!.id} order by seq`;
+    expect(events.map((e) => e.type)).toEqual(['matter.assigned']);
+  });
+
   it('releases the matter when the engine refused the start, so a changed resend is taken as new', async () => {
     const handler = await createHandler(stack);
     const source = `ref${randomUUID().slice(0, 6)}`;
