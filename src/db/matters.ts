@@ -167,7 +167,6 @@ export async function handlerMayRead(db: Queryable, matterId: string, scope: Han
   return rows.length > 0;
 }
 
-/** Undoes a reservation whose workflow never started, so the same request can be sent again. */
 /** Whether the matter's run has not yet recorded its assignment: a create may still be unfinished. */
 export async function unopened(db: Queryable, id: string): Promise<boolean> {
   const [row] = await db<
@@ -176,6 +175,7 @@ export async function unopened(db: Queryable, id: string): Promise<boolean> {
   return row?.unopened ?? false;
 }
 
+/** Undoes a reservation whose workflow never started, so the same request can be sent again. */
 export async function releaseReservation(db: Queryable, id: string): Promise<void> {
   await db`delete from matters where id = ${id} and last_seq = 0`;
 }
