@@ -15,6 +15,7 @@ import { startDevServer } from '../src/runtime/temporal-dev-server.js';
 import { temporalCliPath } from '../src/runtime/tools.js';
 import { writeWorkflowBundle } from '../src/runtime/workflow-bundle.js';
 import { newSecret } from '../src/security/secret-hash.js';
+import { type CpuSplit, cpuMeter } from './support/cpu.js';
 import { sharedDatabase } from './support/shared-database.js';
 import { startWorkerProcess, type WorkerProcess } from './support/worker-process.js';
 import { awaitingUpdateWorkflow, doneUpdate, readyQuery } from './workflows/empty.js';
@@ -53,6 +54,9 @@ const TOPOLOGY = {
   temporal: 'own process: temporal server start-dev, in memory',
   postgres: 'server at DATABASE_URL',
 };
+
+const CPU_HEADER = 'worker CPU s | bench CPU s | engine CPU s | rest CPU s | machine ms per op | cores busy';
+const CPU_RULE = '---: | ---: | ---: | ---: | ---: | ---:';
 
 async function timed(count: number, concurrency: number, one: (i: number) => Promise<void>) {
   let next = 0;
@@ -120,14 +124,12 @@ try {
     ),
   );
   const [matterWorker, floorWorker] = workers as [WorkerProcess, WorkerProcess];
-  const cpu = () => ({ matterflowWorker: matterWorker.cpuSeconds(), floorWorker: floorWorker.cpuSeconds() });
-  const cpuSince = (before: ReturnType<typeof cpu>) => {
-    const now = cpu();
-    return {
-      matterflowWorker: now.matterflowWorker - before.matterflowWorker,
-      floorWorker: now.floorWorker - before.floorWorker,
-    };
-  };
+  const meter = cpuMeter({
+    bench: process.pid,
+    engine: temporalServer.process.pid!,
+    matterflowWorker: matterWorker.pid,
+    floorWorker: floorWorker.pid,
+  });
 
   await app.listen({ host: '127.0.0.1', port: 0 });
   const api = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
@@ -145,16 +147,16 @@ try {
       workflowId: `warm-${randomUUID()}`,
     });
   });
-  let before = cpu();
+  let measuring = meter.start();
   const floor = await timed(COUNT, CONCURRENCY, async () => {
     await client.workflow.start('emptyWorkflow', {
       taskQueue: FLOOR_QUEUE,
       workflowId: `empty-${randomUUID()}`,
     });
   });
-  const floorCpu = cpuSince(before);
+  const floorCpu = measuring();
   const created: string[] = [];
-  before = cpu();
+  measuring = meter.start();
   const matterflow = await timed(COUNT, CONCURRENCY, async () => {
     const res = await fetch(`${api}/v1/matters`, {
       method: 'POST',
@@ -169,7 +171,7 @@ try {
     if (res.status !== 201) throw new Error(`create failed: ${res.status} ${await res.text()}`);
     created.push(((await res.json()) as { id: string }).id);
   });
-  const matterflowCpu = cpuSince(before);
+  const matterflowCpu = measuring();
 
   const waiting = await Promise.all(
     Array.from({ length: COUNT }, () =>
@@ -183,11 +185,11 @@ try {
   await timed(COUNT, CONCURRENCY, async (i) => {
     await waiting[i]!.query(readyQuery);
   });
-  before = cpu();
+  measuring = meter.start();
   const updateFloor = await timed(COUNT, CONCURRENCY, async (i) => {
     await waiting[i]!.executeUpdate(doneUpdate, { args: ['bench'] });
   });
-  const updateFloorCpu = cpuSince(before);
+  const updateFloorCpu = measuring();
   const handlerToken = (await (
     await fetch(`${api}/v1/tokens`, {
       method: 'POST',
@@ -195,7 +197,7 @@ try {
       body: JSON.stringify({ subject: 'bench', role: 'handler' }),
     })
   ).json()) as { token: string };
-  before = cpu();
+  measuring = meter.start();
   const completed = await timed(COUNT, CONCURRENCY, async (i) => {
     const res = await fetch(`${api}/v1/matters/${created[i]}/complete`, {
       method: 'POST',
@@ -205,22 +207,22 @@ try {
     if (res.status !== 200) throw new Error(`complete failed: ${res.status} ${await res.text()}`);
     await res.arrayBuffer();
   });
-  const completedCpu = cpuSince(before);
+  const completedCpu = measuring();
 
   await fetch(`${api}/v1/source-systems`, {
     method: 'POST',
     headers: auth,
     body: JSON.stringify({ code: 'bench-bulk', name: 'Bench bulk', trusted: true }),
   });
-  before = cpu();
+  measuring = meter.start();
   const bulkFloor = await timed(BULK_COUNT, BULK_CONCURRENCY, async () => {
     await client.workflow.start('emptyWorkflow', {
       taskQueue: FLOOR_QUEUE,
       workflowId: `bulk-floor-${randomUUID()}`,
     });
   });
-  const bulkFloorCpu = cpuSince(before);
-  before = cpu();
+  const bulkFloorCpu = measuring();
+  measuring = meter.start();
   const bulkStarted = performance.now();
   const bulkRes = await fetch(`${api}/v1/sources/bench-bulk/matters/bulk`, {
     method: 'POST',
@@ -240,7 +242,7 @@ try {
     throw new Error(`bulk failed: ${bulkRes.status} ${JSON.stringify(bulkBody).slice(0, 500)}`);
   }
   const bulk = { seconds: bulkSeconds, perSecond: BULK_COUNT / bulkSeconds };
-  const bulkCpu = cpuSince(before);
+  const bulkCpu = measuring();
 
   const pkg = (name: string) =>
     JSON.parse(
@@ -259,17 +261,17 @@ try {
     },
     topology: TOPOLOGY,
     parameters: { count: COUNT, concurrency: CONCURRENCY, dbPoolMax: config.dbPoolMax },
-    // CPU seconds each worker process spent during each measurement, from /proc.
-    floor: { name: 'client.workflow.start(emptyWorkflow)', ...floor, workerCpuSeconds: floorCpu },
-    matterflow: { name: 'POST /v1/matters', ...matterflow, workerCpuSeconds: matterflowCpu },
+    // CPU seconds spent during each measurement, from /proc: each process, the machine, and the rest.
+    floor: { name: 'client.workflow.start(emptyWorkflow)', ...floor, cpuSeconds: floorCpu },
+    matterflow: { name: 'POST /v1/matters', ...matterflow, cpuSeconds: matterflowCpu },
     ratio: matterflow.perSecond / floor.perSecond,
     complete: {
       floor: {
         name: 'handle.executeUpdate on a workflow waiting for it',
         ...updateFloor,
-        workerCpuSeconds: updateFloorCpu,
+        cpuSeconds: updateFloorCpu,
       },
-      matterflow: { name: 'POST /v1/matters/:id/complete', ...completed, workerCpuSeconds: completedCpu },
+      matterflow: { name: 'POST /v1/matters/:id/complete', ...completed, cpuSeconds: completedCpu },
       ratioP50: completed.p50Ms / updateFloor.p50Ms,
       ratioP99: completed.p99Ms / updateFloor.p99Ms,
     },
@@ -278,9 +280,9 @@ try {
       floor: {
         name: `client.workflow.start(emptyWorkflow), ${BULK_CONCURRENCY} concurrent`,
         ...bulkFloor,
-        workerCpuSeconds: bulkFloorCpu,
+        cpuSeconds: bulkFloorCpu,
       },
-      matterflow: { name: 'one POST /v1/sources/:source/matters/bulk', ...bulk, workerCpuSeconds: bulkCpu },
+      matterflow: { name: 'one POST /v1/sources/:source/matters/bulk', ...bulk, cpuSeconds: bulkCpu },
       ratio: bulk.perSecond / bulkFloor.perSecond,
     },
   };
@@ -288,6 +290,13 @@ try {
   writeFileSync(`${RESULTS}b1-create.json`, `${JSON.stringify(result, null, 2)}\n`);
   const f = (n: number) => n.toFixed(1);
   const f2 = (n: number) => n.toFixed(2);
+  const cpuCells = (cpu: CpuSplit, worker: string, ops: number, seconds: number) =>
+    [worker, 'bench', 'engine']
+      .map((name) => cpu.each[name] ?? 0)
+      .concat(cpu.rest)
+      .map(f2)
+      .concat(f((cpu.machine * 1000) / ops), f2(cpu.machine / seconds))
+      .join(' | ');
   writeFileSync(
     `${RESULTS}b1-create.md`,
     `# B1 matter creation (${result.at})
@@ -301,30 +310,30 @@ Topology, as deployed: each side's worker in a process of its own.
 - floor's worker: ${TOPOLOGY.floorWorker}
 - Temporal: ${TOPOLOGY.temporal}; Postgres: ${TOPOLOGY.postgres}
 
-Worker CPU s: CPU time, from /proc, of that side's worker process during the measurement (the floor's worker on floor rows, matterflow's on matterflow rows).
+CPU, from /proc during each measurement: that side's worker process; this process (load generator, API, clients); the Temporal dev server; the rest of the machine (Postgres, the kernel, the other side's idle worker). Machine ms per op: every core's busy time over the operations; cores busy: of ${cpus().length}.
 
-| what | per second | p50 ms | p99 ms | worker CPU s |
-| --- | ---: | ---: | ---: | ---: |
-| floor: ${result.floor.name} | ${f(floor.perSecond)} | ${f(floor.p50Ms)} | ${f(floor.p99Ms)} | ${f2(floorCpu.floorWorker)} |
-| matterflow: ${result.matterflow.name} | ${f(matterflow.perSecond)} | ${f(matterflow.p50Ms)} | ${f(matterflow.p99Ms)} | ${f2(matterflowCpu.matterflowWorker)} |
+| what | per second | p50 ms | p99 ms | ${CPU_HEADER} |
+| --- | ---: | ---: | ---: | ${CPU_RULE} |
+| floor: ${result.floor.name} | ${f(floor.perSecond)} | ${f(floor.p50Ms)} | ${f(floor.p99Ms)} | ${cpuCells(floorCpu, 'floorWorker', COUNT, floor.seconds)} |
+| matterflow: ${result.matterflow.name} | ${f(matterflow.perSecond)} | ${f(matterflow.p50Ms)} | ${f(matterflow.p99Ms)} | ${cpuCells(matterflowCpu, 'matterflowWorker', COUNT, matterflow.seconds)} |
 
 Ratio (matterflow / floor): **${result.ratio.toFixed(2)}**
 
 ## B2 complete: ${COUNT} each, ${CONCURRENCY} concurrent
 
-| what | per second | p50 ms | p99 ms | worker CPU s |
-| --- | ---: | ---: | ---: | ---: |
-| floor: ${result.complete.floor.name} | ${f(updateFloor.perSecond)} | ${f(updateFloor.p50Ms)} | ${f(updateFloor.p99Ms)} | ${f2(updateFloorCpu.floorWorker)} |
-| matterflow: ${result.complete.matterflow.name} | ${f(completed.perSecond)} | ${f(completed.p50Ms)} | ${f(completed.p99Ms)} | ${f2(completedCpu.matterflowWorker)} |
+| what | per second | p50 ms | p99 ms | ${CPU_HEADER} |
+| --- | ---: | ---: | ---: | ${CPU_RULE} |
+| floor: ${result.complete.floor.name} | ${f(updateFloor.perSecond)} | ${f(updateFloor.p50Ms)} | ${f(updateFloor.p99Ms)} | ${cpuCells(updateFloorCpu, 'floorWorker', COUNT, updateFloor.seconds)} |
+| matterflow: ${result.complete.matterflow.name} | ${f(completed.perSecond)} | ${f(completed.p50Ms)} | ${f(completed.p99Ms)} | ${cpuCells(completedCpu, 'matterflowWorker', COUNT, completed.seconds)} |
 
 Ratio (matterflow / floor): p50 **${result.complete.ratioP50.toFixed(2)}**, p99 **${result.complete.ratioP99.toFixed(2)}**
 
 ## Bulk ingestion: ${BULK_COUNT} matters in one request
 
-| what | seconds | per second | worker CPU s |
-| --- | ---: | ---: | ---: |
-| floor: ${result.bulk.floor.name} | ${f(bulkFloor.seconds)} | ${f(bulkFloor.perSecond)} | ${f2(bulkFloorCpu.floorWorker)} |
-| matterflow: ${result.bulk.matterflow.name} | ${f(bulk.seconds)} | ${f(bulk.perSecond)} | ${f2(bulkCpu.matterflowWorker)} |
+| what | seconds | per second | ${CPU_HEADER} |
+| --- | ---: | ---: | ${CPU_RULE} |
+| floor: ${result.bulk.floor.name} | ${f(bulkFloor.seconds)} | ${f(bulkFloor.perSecond)} | ${cpuCells(bulkFloorCpu, 'floorWorker', BULK_COUNT, bulkFloor.seconds)} |
+| matterflow: ${result.bulk.matterflow.name} | ${f(bulk.seconds)} | ${f(bulk.perSecond)} | ${cpuCells(bulkCpu, 'matterflowWorker', BULK_COUNT, bulk.seconds)} |
 
 Ratio (matterflow / floor): **${result.bulk.ratio.toFixed(2)}**
 `,

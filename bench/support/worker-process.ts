@@ -2,10 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/runtime/free-port.js';
+import { processCpuSeconds } from './cpu.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** USER_HZ, which /proc/<pid>/stat counts CPU time in; 100 on every Linux this runs on. */
-const CLOCK_TICKS = 100;
 const READY_TIMEOUT_MS = 120_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -13,6 +12,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export interface WorkerProcess {
   /** Resident now and the high-water mark since the process began, in MB. */
   memory(): { rssMb: number; peakMb: number };
+  pid: number;
   cpuSeconds(): number;
   /** How it ended, while it should still run. */
   exit(): string | null;
@@ -74,12 +74,8 @@ export async function startWorkerProcess(
       const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
       return { rssMb: kb('VmRSS') / 1024, peakMb: kb('VmHWM') / 1024 };
     },
-    cpuSeconds() {
-      const stat = proc('stat');
-      // Fields after the command name, which may hold spaces; utime and stime are fields 14 and 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-    },
+    pid: child.pid!,
+    cpuSeconds: () => processCpuSeconds(child.pid!),
     exit,
     async coreMetrics() {
       return (await fetch(`http://${coreAddress}/metrics`)).text();
