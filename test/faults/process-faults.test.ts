@@ -135,12 +135,16 @@ describe('when the worker process is SIGKILLed during a burst of matters with re
       // Polled once a second with one cheap query: the test must not take the CPU the recovery needs.
       const drainedBy = Date.now() + DRAIN_MS;
       for (;;) {
-        const [row] = await stack.sql<{ done: number; undelivered: number }[]>`
+        // A notice's row is written after its event's: the last reminder recorded is not yet the last noticed.
+        const [row] = await stack.sql<{ done: number; undelivered: number; unnoticed: number }[]>`
         select count(*) filter (where m.reminders_sent = ${REMINDERS})::int as done,
           (select count(*)::int from notifications n join matters o on o.id = n.matter_id
-           where o.source = ${source} and n.status <> 'delivered') as undelivered
+           where o.source = ${source} and n.status <> 'delivered') as undelivered,
+          (select count(*)::int from matter_events e join matters o on o.id = e.matter_id
+           where o.source = ${source}
+             and not exists (select 1 from notifications n where n.matter_id = e.matter_id and n.seq = e.seq)) as unnoticed
         from matters m where m.source = ${source}`;
-        if (row!.done === MATTERS && row!.undelivered === 0) break;
+        if (row!.done === MATTERS && row!.undelivered === 0 && row!.unnoticed === 0) break;
         if (Date.now() > drainedBy) {
           const behind = (await mattersAt(source)).filter((m) => !finished(m)).slice(0, 10);
           throw new Error(
