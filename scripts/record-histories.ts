@@ -20,7 +20,13 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  type WorkflowHandle,
+  type WorkflowUpdateHandle,
+  WorkflowUpdateStage,
+} from '@temporalio/client';
 import { encodeSearchAttributeIndexedValueType } from '@temporalio/common/lib/search-attributes.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import {
@@ -33,7 +39,7 @@ import {
 } from '@temporalio/worker';
 import type { HandlerRef } from '../src/activities/contracts.js';
 import type { MatterActivities } from '../src/activities/index.js';
-import { ROUND_THE_CLOCK } from '../src/domain/calendar.js';
+import { type BusinessCalendar, type QuietHours, ROUND_THE_CLOCK } from '../src/domain/calendar.js';
 import type { MatterInput } from '../src/domain/matter.js';
 import type { ReminderRule } from '../src/domain/reminder-rule.js';
 import { freePort } from '../src/runtime/free-port.js';
@@ -41,6 +47,7 @@ import { startDevServer } from '../src/runtime/temporal-dev-server.js';
 import { temporalCliPath, testServerPath } from '../src/runtime/tools.js';
 import type { matterWorkflow } from '../src/workflows/matter.js';
 import {
+  acknowledgeUpdate,
   cancelUpdate,
   claimUpdate,
   completeUpdate,
@@ -54,6 +61,7 @@ import {
   transferUpdate,
 } from '../src/workflows/messages.js';
 import { SEARCH_ATTRIBUTES } from '../src/workflows/search-attributes.js';
+import { SHANGHAI_OFFICE } from '../test/support/calendars.js';
 import { eventCount, historyFileText, parseHistoryFile } from '../test/support/history-files.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -68,15 +76,35 @@ const DIRECTORY: Record<string, HandlerRef> = {
   bob: { id: 'bob', name: 'Bob', active: true, supervisorId: 'sam' },
   dora: { id: 'dora', name: 'Dora (left)', active: false, supervisorId: 'sam' },
   sam: { id: 'sam', name: 'Sam', active: true, supervisorId: null },
+  mei: { id: 'mei', name: 'Mei', active: true, supervisorId: 'sam' },
+  lin: { id: 'lin', name: 'Lin', active: true, supervisorId: 'sam' },
 };
+
+/**
+ * What loadPlanningContext answers from, as the real one reads the calendar catalog and the handler's profile.
+ * Only the newer scenarios name a calendar or a handler with quiet hours: the older ones were recorded round
+ * the clock and must stay so.
+ */
+const CALENDARS: Record<string, BusinessCalendar> = { 'cn-sh': SHANGHAI_OFFICE };
+const QUIET_HOURS: Record<string, QuietHours> = {
+  mei: { start: '21:00', end: '08:00', timeZone: 'Asia/Shanghai' },
+  lin: { start: '17:30', end: '09:30', timeZone: 'Asia/Shanghai' },
+};
+
+/** Holds loadPlanningContext, so an action can land before the run has recorded its assignment. */
+let planningHeld: Promise<void> = Promise.resolve();
 
 const activities: Pick<
   MatterActivities,
   'recordEvent' | 'findHandler' | 'deliverNotice' | 'loadPlanningContext' | 'convergeMessages'
 > = {
   async recordEvent() {},
-  async loadPlanningContext() {
-    return { calendar: ROUND_THE_CLOCK, quiet: null };
+  async loadPlanningContext({ handlerId, calendar }) {
+    await planningHeld;
+    return {
+      calendar: (calendar && CALENDARS[calendar]) || ROUND_THE_CLOCK,
+      quiet: (handlerId && QUIET_HOURS[handlerId]) || null,
+    };
   },
   async findHandler(id) {
     return DIRECTORY[id] ?? null;
@@ -108,6 +136,11 @@ interface MatterSpec {
 }
 
 interface Scenario extends MatterSpec {
+  /**
+   * An action sent with the start, accepted while the run still loads its planning context (held meanwhile),
+   * so it waits for the assignment to be on record.
+   */
+  withStart?(handle: Handle): Promise<WorkflowUpdateHandle<unknown>>;
   /** Drives the run to its end (the recorder then waits for the run to close). */
   drive(run: Drive): Promise<void>;
 }
@@ -337,6 +370,70 @@ const TIME_SKIPPING_SCENARIOS: Scenario[] = [
       });
     },
   },
+  {
+    // Local times of day on a Shanghai handler's quiet hours, two before-due reminders, a three-rung ladder that
+    // climbs past the due time until the handler acknowledges: the rung under way finishes, the last never starts.
+    name: 'ladder-climbs-then-acknowledged',
+    rule: {
+      calendar: 'cn-sh',
+      timesOfDay: ['09:30', '16:00'],
+      maxCount: 6,
+      beforeDue: ['P1D', 'PT2H'],
+      ladder: [
+        { after: 'PT1H', to: 'handler', every: 'PT4H', maxCount: 2 },
+        { after: 'PT12H', to: 'supervisor', every: 'PT12H', maxCount: 2 },
+        { after: 'P2D', to: { group: 'risk' }, channels: ['webhook'] },
+      ],
+    },
+    input: { handlerId: 'mei', priority: 'high' },
+    dueInMs: 2 * DAY,
+    async drive({ handle, sleep }) {
+      await sleep(2 * DAY + 14 * HOUR);
+      await handle.executeUpdate(acknowledgeUpdate, {
+        args: [{ actorId: 'mei', note: 'calling the client' }],
+      });
+      await sleep(3 * DAY);
+      await complete(handle, 'mei');
+    },
+  },
+  {
+    // Sent to the wrong branch: moved on before the assignment is on record; reminders in working hours of the
+    // Shanghai calendar out of the new handler's quiet hours; then a reviewed change puts it on a weekday cron
+    // with a due time and a ladder, which climbs.
+    name: 'misrouted-then-rule-changed',
+    rule: { clock: 'working', calendar: 'cn-sh', every: 'PT4H', maxCount: 4 },
+    withStart: (handle) =>
+      handle.startUpdate(transferUpdate, {
+        args: [{ actorId: 'alice', toHandlerId: 'lin', reason: 'her branch holds the account' }],
+        waitForStage: WorkflowUpdateStage.ACCEPTED,
+      }),
+    async drive({ handle, sleep, after }) {
+      await sleep(2.5 * DAY);
+      await handle.executeUpdate(modifyUpdate, {
+        args: [
+          {
+            actorId: 'mgr-1',
+            reason: 'moved to the daily desk review',
+            review: { changeRequestId: 'cr-7', approvedBy: 'mgr-2' },
+            dueAt: after(5 * DAY),
+            reminderRule: {
+              clock: 'working',
+              calendar: 'cn-sh',
+              cron: '0 10 * * 1-5',
+              maxCount: 6,
+              beforeDue: ['PT4H'],
+              ladder: [
+                { after: 'PT2H', to: 'supervisor' },
+                { after: 'P1D', to: { handler: 'sam' }, every: 'P1D', maxCount: 2 },
+              ],
+            },
+          },
+        ],
+      });
+      await sleep(8 * DAY);
+      await complete(handle, 'lin');
+    },
+  },
 ];
 
 /** Reminders every second, on a dev server that suggests a new run after 40 events: one hand-over. */
@@ -407,11 +504,21 @@ async function recordTimeSkipping(
     await worker.runUntil(async () => {
       for (const scenario of scenarios) {
         const createdAtMs = await env.currentTimeMs();
+        let release = () => {};
+        if (scenario.withStart) planningHeld = new Promise((resolve) => (release = resolve));
         const handle = await env.client.workflow.start<typeof matterWorkflow>('matterWorkflow', {
           args: [matterInput(scenario, createdAtMs)],
           taskQueue: TASK_QUEUE,
           workflowId: `matter:replay:${scenario.name}`,
         });
+        let early: WorkflowUpdateHandle<unknown> | undefined;
+        try {
+          early = await scenario.withStart?.(handle);
+        } finally {
+          release();
+          planningHeld = Promise.resolve();
+        }
+        await early?.result();
         await scenario.drive({
           handle,
           sleep: (ms) => env.sleep(ms),

@@ -4,9 +4,10 @@
  * workflow would break runs already in flight: put it behind `patched()`. Never re-record a history to make
  * this pass (see histories/README.md).
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { readHistoryFile } from '../support/history-files.js';
@@ -24,6 +25,8 @@ const SCENARIOS = [
   'many-updates',
   'transfer-rejected-then-alert',
   'filing-pauses-then-returns',
+  'ladder-climbs-then-acknowledged',
+  'misrouted-then-rule-changed',
   'continue-as-new.run-1',
   'continue-as-new.run-2',
 ];
@@ -31,6 +34,30 @@ const SCENARIOS = [
 const files = readdirSync(HISTORIES)
   .filter((f) => f.endsWith('.json'))
   .sort();
+
+const WORKFLOWS = fileURLToPath(new URL('../../src/workflows/', import.meta.url));
+
+/** Every id the workflow code passes to `patched()`. */
+function patchIdsInCode(): string[] {
+  const ids = readdirSync(WORKFLOWS)
+    .filter((f) => f.endsWith('.ts'))
+    .flatMap((f) => [
+      ...readFileSync(join(WORKFLOWS, f), 'utf8').matchAll(/\bpatched\(\s*(['"`])(.+?)\1\s*\)/g),
+    ])
+    .map((m) => m[2]!);
+  return [...new Set(ids)].sort();
+}
+
+/** The patch ids a recorded run took: the SDK writes one `core_patch` marker per id when it is first met. */
+function patchIdsIn(file: string): string[] {
+  const { history } = readHistoryFile(join(HISTORIES, file));
+  return history.events.flatMap((e) => {
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_patch') return [];
+    const data = marker.details?.['patch-data']?.payloads ?? [];
+    return data.map((p) => defaultPayloadConverter.fromPayload<{ id: string }>(p).id);
+  });
+}
 
 beforeAll(() => {
   try {
@@ -43,6 +70,14 @@ beforeAll(() => {
 describe('recorded matterWorkflow histories replay on the current workflow code', () => {
   it('the folder holds every recorded scenario', () => {
     expect(files.map((f) => basename(f, '.json'))).toEqual(expect.arrayContaining(SCENARIOS));
+  });
+
+  it('every patch in the workflow code is taken by at least one recorded run', () => {
+    const inCode = patchIdsInCode();
+    // A pattern that stopped matching would make this pass on nothing.
+    expect(inCode).toContain('reminder-engine');
+    const recorded = new Set(files.flatMap(patchIdsIn));
+    expect(inCode.filter((id) => !recorded.has(id))).toEqual([]);
   });
 
   it.each(files)('%s', async (file) => {
