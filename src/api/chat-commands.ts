@@ -1,7 +1,9 @@
-import type { ChatCommand } from '../channels/xmpp.js';
+import { formatDue, type Locale, localeOf, priorityLabel, say } from '../channels/message-text.js';
+import { CHAT_VERBS, type ChatCommand, type ChatProblem, type ParsedCommand } from '../channels/xmpp.js';
 import type { Sql } from '../db/client.js';
 import { standingInFor } from '../db/delegations.js';
 import { handlerByChannelAddress } from '../db/handler-channels.js';
+import { getHandler } from '../db/handlers.js';
 import { listMatters, type MatterRow } from '../db/matters.js';
 import { ApiError } from './errors.js';
 import type { MatterService } from './matter-service.js';
@@ -11,12 +13,44 @@ const LIST_LIMIT = 20;
 const SHORT_ID = 8;
 const MIN_PREFIX = 6;
 
-const due = (m: MatterRow) =>
-  m.dueAt ? `, due ${m.dueAt.toISOString().slice(0, 16).replace('T', ' ')} UTC` : '';
+const USAGE = {
+  list: 'chat.usage.list',
+  done: 'chat.usage.done',
+  ack: 'chat.usage.ack',
+  transfer: 'chat.usage.transfer',
+  reject: 'chat.usage.reject',
+  exception: 'chat.usage.exception',
+  help: 'chat.usage.help',
+} as const satisfies Record<(typeof CHAT_VERBS)[number], string>;
+
+/** What `help` answers: every command with what it does. */
+export function chatUsage(locale: Locale): string {
+  return [say(locale, 'chat.commands'), ...CHAT_VERBS.map((verb) => `  ${say(locale, USAGE[verb])}`)].join(
+    '\n',
+  );
+}
+
+/** Why a chat is no command, and how to write it. */
+export function chatProblemText(problem: ChatProblem, locale: Locale): string {
+  switch (problem.problem) {
+    case 'tooLong':
+      return say(locale, 'chat.tooLong', { max: problem.max });
+    case 'usage':
+      return say(locale, 'chat.usage', { usage: say(locale, USAGE[problem.verb]) });
+    case 'empty':
+      return `${say(locale, 'chat.empty')}\n${chatUsage(locale)}`;
+    case 'unknown':
+      return `${say(locale, 'chat.unknown', { word: problem.word })}\n${chatUsage(locale)}`;
+  }
+}
+
+const due = (m: MatterRow, locale: Locale) =>
+  m.dueAt ? say(locale, 'chat.openDue', { due: formatDue(m.dueAt.toISOString()) }) : '';
 
 /**
  * Chat commands from a handler's IM client, acted on as the API would act for them: the sender is
- * known by their channel address, stand-ins act for the absent handler, and every refusal is told.
+ * known by their channel address, stand-ins act for the absent handler, and every refusal is told, in
+ * the sender's language.
  */
 export function chatCommands({ sql, matters }: { sql: Sql; matters: MatterService }) {
   async function openMatters(handlerId: string): Promise<MatterRow[]> {
@@ -25,38 +59,42 @@ export function chatCommands({ sql, matters }: { sql: Sql; matters: MatterServic
   }
 
   /** A full id, or a prefix that names exactly one of the handler's open matters. */
-  async function resolve(handlerId: string, ref: string): Promise<string> {
+  async function resolve(handlerId: string, ref: string, locale: Locale): Promise<string> {
     if (/^[0-9a-f-]{36}$/i.test(ref)) return ref.toLowerCase();
     if (ref.length < MIN_PREFIX)
-      throw new ApiError(400, 'AMBIGUOUS_ID', `give at least ${MIN_PREFIX} characters of the id`);
+      throw new ApiError(400, 'AMBIGUOUS_ID', say(locale, 'chat.idTooShort', { n: MIN_PREFIX }));
     const hits = (await openMatters(handlerId)).filter((m) => m.id.startsWith(ref.toLowerCase()));
     if (hits.length !== 1) {
       throw new ApiError(
         404,
         'MATTER_NOT_FOUND',
-        hits.length ? `"${ref}" names more than one matter` : `no open matter "${ref}" of yours`,
+        say(locale, hits.length ? 'chat.idAmbiguous' : 'chat.idUnknown', { ref }),
       );
     }
     return hits[0]!.id;
   }
 
-  async function run(handlerId: string, command: ChatCommand): Promise<string> {
+  async function run(handlerId: string, command: ChatCommand, locale: Locale): Promise<string> {
     if (command.kind === 'list') {
       const open = await openMatters(handlerId);
-      if (open.length === 0) return 'You have no open matters.';
-      const lines = open.map((m) => `${m.id.slice(0, SHORT_ID)}  ${m.title} [${m.priority}${due(m)}]`);
-      return [`Open matters (${open.length}):`, ...lines].join('\n');
+      if (open.length === 0) return say(locale, 'chat.none');
+      const lines = open.map(
+        (m) =>
+          `${m.id.slice(0, SHORT_ID)}  ${m.title} [${priorityLabel(m.priority, locale)}${due(m, locale)}]`,
+      );
+      return [say(locale, 'chat.open', { n: open.length }), ...lines].join('\n');
     }
-    const id = await resolve(handlerId, command.matterId);
+    const id = await resolve(handlerId, command.matterId, locale);
     const matter = await matters.load(id);
     const as = await matters.actorOn(handlerId, matter);
+    const title = matter.title;
     switch (command.kind) {
       case 'done': {
         await matters.complete(id, {
           ...as,
           ...(command.comment ? { comment: command.comment } : {}),
         });
-        return `Completed: ${matter.title}`;
+        return say(locale, 'chat.completed', { title });
       }
       case 'transfer': {
         await matters.transfer(id, {
@@ -64,11 +102,11 @@ export function chatCommands({ sql, matters }: { sql: Sql; matters: MatterServic
           toHandlerId: command.toHandlerId,
           reason: command.reason,
         });
-        return `Transferred to ${command.toHandlerId}: ${matter.title}`;
+        return say(locale, 'chat.transferred', { to: command.toHandlerId, title });
       }
       case 'reject': {
         const handed = await matters.rejectTransfer(id, { ...as, reason: command.reason });
-        return `Handed back to ${handed.handlerId}: ${matter.title}`;
+        return say(locale, 'chat.handedBack', { to: handed.handlerId ?? '', title });
       }
       case 'exception': {
         await matters.fileException(id, {
@@ -76,24 +114,29 @@ export function chatCommands({ sql, matters }: { sql: Sql; matters: MatterServic
           eventType: command.eventType,
           description: command.description,
         });
-        return `Exception ${command.eventType} filed: ${matter.title}`;
+        return say(locale, 'chat.exceptionFiled', { type: command.eventType, title });
       }
       case 'ack': {
         await matters.acknowledge(id, as);
-        return `Acknowledged: ${matter.title}`;
+        return say(locale, 'chat.acknowledged', { title });
       }
     }
   }
 
   return {
     /** For the XMPP channel's `onChat`: the reply to send back. */
-    async xmpp(from: string, command: ChatCommand): Promise<string> {
+    async xmpp(from: string, command: ParsedCommand): Promise<string> {
       const handlerId = await handlerByChannelAddress(sql, 'xmpp', [from]);
-      if (!handlerId) return 'This address is not a matterflow handler’s.';
+      // Someone who is no handler still learns how to write a command, in the web's default language.
+      const locale = localeOf(handlerId ? (await getHandler(sql, handlerId))?.locale : null);
+      if (command.kind === 'help') return chatUsage(locale);
+      if (command.kind === 'invalid') return chatProblemText(command, locale);
+      if (!handlerId) return say(locale, 'chat.notHandler');
       try {
-        return await run(handlerId, command);
+        return await run(handlerId, command, locale);
       } catch (err) {
-        if (err instanceof ApiError) return `Refused (${err.code}): ${err.message}`;
+        if (err instanceof ApiError)
+          return say(locale, 'chat.refused', { code: err.code, message: err.message });
         throw err;
       }
     },

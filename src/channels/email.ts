@@ -2,7 +2,17 @@ import { createHash } from 'node:crypto';
 import escapeHtml from 'escape-html';
 import { createTransport, type NodemailerError } from 'nodemailer';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
-import { attachmentLinks, formatDue, oneLine } from './message-text.js';
+import {
+  actionLabel,
+  attachmentLinks,
+  formatDue,
+  type Locale,
+  noticeLabel,
+  oneLine,
+  priorityLabel,
+  say,
+  targetLocale,
+} from './message-text.js';
 
 export interface EmailOptions {
   host: string;
@@ -15,99 +25,8 @@ export interface EmailOptions {
   timeoutMs: number;
 }
 
-export type EmailLocale = 'zh-CN' | 'en';
-
-interface Labels {
-  events: Record<OutboundMessage['type'], string>;
-  actions: Record<string, string>;
-  priorities: Record<string, string>;
-  due: string;
-  priority: string;
-  source: string;
-  openIn: (source: string) => string;
-  separator: string;
-  /** What the actor wrote: a filing's description, a transfer's reason. */
-  note: string;
-  attachments: string;
-}
-
-const LABELS: Record<EmailLocale, Labels> = {
-  en: {
-    events: {
-      'matter.assigned': 'New matter',
-      'matter.reminder': 'Reminder',
-      'matter.escalated': 'Escalated',
-      'matter.transferred': 'Transferred',
-      'matter.completed': 'Completed',
-      'exception.filed': 'Exception filed',
-      'matter.modified': 'Changed',
-      'matter.cancelled': 'Cancelled',
-      'change.scheduled': 'Change scheduled',
-      'change.failed': 'Change failed',
-      'change.approved': 'Change approved',
-      'change.rejected': 'Change rejected',
-      'matter.claimed': 'Claimed',
-      'matter.released': 'Released',
-      'matter.acknowledged': 'Acknowledged',
-      'transfer.rejected': 'Transfer rejected',
-      'matter.transfer-alert': 'Transferred too often',
-      'exception.acknowledged': 'Exception acknowledged',
-      'exception.closed': 'Exception closed',
-      'matter.returned': 'Returned to its source',
-      'reminder.digest': 'Reminder digest',
-    },
-    actions: { complete: 'Complete', transfer: 'Transfer', exception: 'Report exception' },
-    priorities: { low: 'Low', normal: 'Normal', high: 'High', urgent: 'Urgent' },
-    due: 'Due',
-    priority: 'Priority',
-    source: 'Source',
-    openIn: (source) => `Open in ${source}`,
-    separator: ': ',
-    note: 'Note',
-    attachments: 'Attachments',
-  },
-  'zh-CN': {
-    events: {
-      'matter.assigned': '新事项',
-      'matter.reminder': '提醒',
-      'matter.escalated': '已升级',
-      'matter.transferred': '已转办',
-      'matter.completed': '已完成',
-      'exception.filed': '异常已上报',
-      'matter.modified': '已修改',
-      'matter.cancelled': '已撤销',
-      'change.scheduled': '变更已排期',
-      'change.failed': '变更失败',
-      'change.approved': '变更已批准',
-      'change.rejected': '变更已驳回',
-      'matter.claimed': '已认领',
-      'exception.acknowledged': '异常已受理',
-      'exception.closed': '异常已关闭',
-      'matter.returned': '已退回来源系统',
-      'matter.released': '已释放',
-      'matter.acknowledged': '已确认',
-      'transfer.rejected': '转办被退回',
-      'matter.transfer-alert': '转办次数过多',
-      'reminder.digest': '提醒汇总',
-    },
-    actions: { complete: '完成', transfer: '转办', exception: '上报异常' },
-    priorities: { low: '低', normal: '普通', high: '高', urgent: '紧急' },
-    due: '截止时间',
-    priority: '优先级',
-    source: '来源',
-    openIn: (source) => `在 ${source} 中打开`,
-    separator: '：',
-    note: '说明',
-    attachments: '附件',
-  },
-};
-
 /** Errors without an SMTP reply that another attempt would meet again: a bad address or configuration. */
 const PERMANENT_CODES = new Set(['EENVELOPE', 'ECONFIG', 'ENOAUTH']);
-
-function emailLocale(target: ChannelTarget): EmailLocale {
-  return target.settings.locale === 'zh-CN' ? 'zh-CN' : 'en';
-}
 
 /** The same idempotency key always gives the same Message-ID, so a resent notice is recognisably the same mail. */
 export function emailMessageId(idempotencyKey: string, from: string): string {
@@ -136,38 +55,42 @@ interface Rendered {
   html: string;
 }
 
-function renderEmail(message: OutboundMessage, locale: EmailLocale): Rendered {
-  const l = LABELS[locale];
+function renderEmail(message: OutboundMessage, locale: Locale): Rendered {
   const m = message.matter;
-  const event = l.events[message.type] ?? message.type;
-  const priority = l.priorities[m.priority] ?? m.priority;
-  const actions = message.actions.map((a) => ({ label: l.actions[a.action] ?? a.action, url: a.url }));
+  const separator = say(locale, 'notice.separator');
+  const openIn = say(locale, 'notice.openIn', { source: m.source });
+  const event = noticeLabel(message.type, locale);
+  const priority = priorityLabel(m.priority, locale);
+  const actions = message.actions.map((a) => ({ label: actionLabel(a.action, locale), url: a.url }));
   const facts: [string, string][] = [];
-  if (m.dueAt) facts.push([l.due, formatDue(m.dueAt)]);
-  facts.push([l.priority, priority]);
-  facts.push([l.source, m.source]);
+  if (m.dueAt) facts.push([say(locale, 'notice.field.due'), formatDue(m.dueAt)]);
+  // E-mail has always written the priority capitalised (High); the chat channels show it as sent.
+  facts.push([say(locale, 'notice.field.priority'), priority.charAt(0).toUpperCase() + priority.slice(1)]);
+  facts.push([say(locale, 'notice.field.source'), m.source]);
+  const noteLabel = say(locale, 'notice.field.note');
+  const attachmentsLabel = say(locale, 'notice.field.attachments');
   const said = message.data.description ?? message.data.reason;
   const note = typeof said === 'string' && said !== '' ? said : null;
   const attachments = attachmentLinks(message);
 
   const text = [
-    `${event}${l.separator}${m.title}`,
+    `${event}${separator}${m.title}`,
     ...(m.details ? ['', m.details] : []),
     '',
-    ...facts.map(([k, v]) => `${k}${l.separator}${v}`),
-    ...(m.link ? [`${l.openIn(m.source)}${l.separator}${m.link}`] : []),
-    ...(note ? ['', `${l.note}${l.separator}${note}`] : []),
+    ...facts.map(([k, v]) => `${k}${separator}${v}`),
+    ...(m.link ? [`${openIn}${separator}${m.link}`] : []),
+    ...(note ? ['', `${noteLabel}${separator}${note}`] : []),
     ...(attachments.length
-      ? ['', `${l.attachments}:`, ...attachments.map((a) => `- ${a.name}: ${a.url}`)]
+      ? ['', `${attachmentsLabel}:`, ...attachments.map((a) => `- ${a.name}: ${a.url}`)]
       : []),
-    ...(actions.length ? ['', ...actions.map((a) => `${a.label}${l.separator}${a.url}`)] : []),
+    ...(actions.length ? ['', ...actions.map((a) => `${a.label}${separator}${a.url}`)] : []),
     '',
   ].join('\n');
 
   const link = m.link
     ? isWebLink(m.link)
-      ? `<p><a href="${escapeHtml(m.link)}">${escapeHtml(l.openIn(m.source))}</a></p>`
-      : `<p>${escapeHtml(l.openIn(m.source))}${escapeHtml(l.separator)}${escapeHtml(m.link)}</p>`
+      ? `<p><a href="${escapeHtml(m.link)}">${escapeHtml(openIn)}</a></p>`
+      : `<p>${escapeHtml(openIn)}${escapeHtml(separator)}${escapeHtml(m.link)}</p>`
     : '';
   const buttons = actions
     .map(
@@ -192,10 +115,10 @@ function renderEmail(message: OutboundMessage, locale: EmailLocale): Rendered {
     '</table>',
     link,
     note
-      ? `<p><strong>${escapeHtml(l.note)}</strong>${escapeHtml(l.separator)}<span style="white-space:pre-wrap">${escapeHtml(note)}</span></p>`
+      ? `<p><strong>${escapeHtml(noteLabel)}</strong>${escapeHtml(separator)}<span style="white-space:pre-wrap">${escapeHtml(note)}</span></p>`
       : '',
     attachments.length
-      ? `<p><strong>${escapeHtml(l.attachments)}</strong></p><ul>${attachments
+      ? `<p><strong>${escapeHtml(attachmentsLabel)}</strong></p><ul>${attachments
           .map((a) => `<li><a href="${escapeHtml(a.url)}">${escapeHtml(a.name)}</a></li>`)
           .join('')}</ul>`
       : '',
@@ -205,7 +128,7 @@ function renderEmail(message: OutboundMessage, locale: EmailLocale): Rendered {
     .filter((line) => line !== '')
     .join('\n');
 
-  return { subject: `[matterflow] ${event}${l.separator}${oneLine(m.title)}`, text, html };
+  return { subject: `[matterflow] ${event}${separator}${oneLine(m.title)}`, text, html };
 }
 
 function mailPriority(priority: string): 'high' | 'normal' | 'low' {
@@ -242,7 +165,7 @@ export function emailChannel(options: EmailOptions): Channel {
   return {
     type: 'email',
     async send(target: ChannelTarget, message: OutboundMessage): Promise<DeliveryResult> {
-      const { subject, text, html } = renderEmail(message, emailLocale(target));
+      const { subject, text, html } = renderEmail(message, targetLocale(target));
       const messageId = emailMessageId(message.idempotencyKey, options.from);
       try {
         const info = await transport.sendMail({

@@ -1,6 +1,15 @@
 import { createHash, createHmac } from 'node:crypto';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
-import { formatDue, headline, linkButtons, NO_FURTHER_ACTION, outcomeFacts } from './message-text.js';
+import {
+  formatDue,
+  headline,
+  type Locale,
+  linkButtons,
+  outcomeFacts,
+  priorityLabel,
+  say,
+  targetLocale,
+} from './message-text.js';
 import { AccessTokenCache } from './token-cache.js';
 import {
   delivered,
@@ -48,6 +57,11 @@ function escapeFeishuMarkdown(text: string): string {
   return text.replace(/[&<>*_~`[\]()#+\-!\\$:|{}"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** "**Due:** value", with the colon of the reader's language. */
+function fieldLine(label: string, value: string, locale: Locale): string {
+  return `**${label}${say(locale, 'notice.separator').trimEnd()}** ${value}`;
+}
+
 function headerColor(priority: string): string {
   if (priority === 'urgent') return 'red';
   if (priority === 'high') return 'orange';
@@ -60,13 +74,14 @@ function headerColor(priority: string): string {
  * `url` plus `value` jump and call back only with `complex_interaction`.
  * https://open.feishu.cn/document/feishu-cards/card-components/interactive-components/button
  */
-function feishuCard(message: OutboundMessage, withCallbacks: boolean): Card {
+function feishuCard(message: OutboundMessage, withCallbacks: boolean, locale: Locale): Card {
   const m = message.matter;
-  const lines = [`**${headline(message.type)}**`];
+  const lines = [`**${headline(message.type, locale)}**`];
   if (m.details) lines.push(escapeFeishuMarkdown(m.details));
-  if (m.dueAt) lines.push(`**Due:** ${formatDue(m.dueAt)}`);
-  lines.push(`**Priority:** ${escapeFeishuMarkdown(m.priority)}`);
-  const buttons: Card[] = linkButtons(message).map(({ action, label, url }, i) => ({
+  if (m.dueAt) lines.push(fieldLine(say(locale, 'notice.field.due'), formatDue(m.dueAt), locale));
+  const priority = escapeFeishuMarkdown(priorityLabel(m.priority, locale));
+  lines.push(fieldLine(say(locale, 'notice.field.priority'), priority, locale));
+  const buttons: Card[] = linkButtons(message, locale).map(({ action, label, url }, i) => ({
     tag: 'button',
     text: { tag: 'plain_text', content: label },
     type: i === 0 && action ? 'primary' : 'default',
@@ -84,11 +99,11 @@ function feishuCard(message: OutboundMessage, withCallbacks: boolean): Card {
 }
 
 /** What a sent card becomes once the matter is settled: the outcome and nothing left to click. */
-function feishuOutcomeCard(message: OutboundMessage): Card {
+function feishuOutcomeCard(message: OutboundMessage, locale: Locale): Card {
   const m = message.matter;
-  const lines = [`**${headline(message.type)}**`];
-  for (const [label, value] of outcomeFacts(message)) {
-    lines.push(`**${label}:** ${escapeFeishuMarkdown(value)}`);
+  const lines = [`**${headline(message.type, locale)}**`];
+  for (const [label, value] of outcomeFacts(message, locale)) {
+    lines.push(fieldLine(label, escapeFeishuMarkdown(value), locale));
   }
   return {
     config: { wide_screen_mode: true, update_multi: true },
@@ -98,7 +113,7 @@ function feishuOutcomeCard(message: OutboundMessage): Card {
     },
     elements: [
       { tag: 'markdown', content: lines.join('\n') },
-      { tag: 'note', elements: [{ tag: 'plain_text', content: NO_FURTHER_ACTION }] },
+      { tag: 'note', elements: [{ tag: 'plain_text', content: say(locale, 'notice.noFurtherAction') }] },
     ],
   };
 }
@@ -194,7 +209,7 @@ export function feishuAppChannel(options: FeishuAppOptions): Channel {
         {
           receive_id: target.address,
           msg_type: 'interactive',
-          content: JSON.stringify(feishuCard(message, true)),
+          content: JSON.stringify(feishuCard(message, true, targetLocale(target))),
           uuid: feishuUuid(message.idempotencyKey),
         },
       );
@@ -209,13 +224,13 @@ export function feishuAppChannel(options: FeishuAppOptions): Channel {
 
     // https://open.feishu.cn/document/server-docs/im-v1/message-card/patch
     async update(
-      _target: ChannelTarget,
+      target: ChannelTarget,
       ref: Record<string, string>,
       message: OutboundMessage,
     ): Promise<DeliveryResult> {
       if (!ref.messageId) return { ok: false, error: 'no messageId to update', retryable: false };
       const answer = await call('PATCH', `/open-apis/im/v1/messages/${encodeURIComponent(ref.messageId)}`, {
-        content: JSON.stringify(feishuOutcomeCard(message)),
+        content: JSON.stringify(feishuOutcomeCard(message, targetLocale(target))),
       });
       if (failed(answer)) return answer;
       return accepted(answer) ? delivered(answer.status) : refusal(answer, APP_RETRYABLE_CODES);
@@ -253,7 +268,11 @@ export function feishuBotChannel(options: FeishuBotOptions): Channel {
         {
           url: `${options.baseUrl}/open-apis/bot/v2/hook/${encodeURIComponent(target.address)}`,
           headers: JSON_UTF8,
-          body: JSON.stringify({ ...signed, msg_type: 'interactive', card: feishuCard(message, false) }),
+          body: JSON.stringify({
+            ...signed,
+            msg_type: 'interactive',
+            card: feishuCard(message, false, targetLocale(target)),
+          }),
         },
         options.timeoutMs,
       );

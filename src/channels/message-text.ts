@@ -1,37 +1,71 @@
-import type { OutboundMessage } from './channel.js';
+import { DEFAULT_LOCALE, type Locale, lookup, matchLocale, type Params, translator } from '../web/i18n.js';
+import type { MessageKey } from '../web/locales/en.js';
+import type { ChannelTarget, OutboundMessage } from './channel.js';
 
-const ACTION_LABELS: Record<string, string> = {
-  complete: 'Complete',
-  transfer: 'Transfer',
-  exception: 'Report exception',
-};
+export type { Locale };
 
-/** The Feishu, Slack and Teams buttons have read "File exception" from the start. */
-const CARD_BUTTON_LABELS: Record<string, string> = { ...ACTION_LABELS, exception: 'File exception' };
+/** A handler's locale as stored, or anything else: what the web would show them when nobody chose. */
+export function localeOf(tag: unknown): Locale {
+  return matchLocale(typeof tag === 'string' ? tag : null) ?? DEFAULT_LOCALE;
+}
 
-/** The event with its subject: "Matter reminder", "Change approved". */
-export function headline(type: string): string {
-  const words = type.replace(/[._]/g, ' ');
+/** Delivery puts the recipient's locale on every target it sends to. */
+export function targetLocale(target: ChannelTarget): Locale {
+  return localeOf(target.settings.locale);
+}
+
+/** A string of the web's catalogs, which hold what the channels write too. */
+export function say(locale: Locale, key: MessageKey, params?: Params): string {
+  return translator(locale)(key, params);
+}
+
+/** The catalog's text, or null for a key it does not have in any language. */
+function known(locale: Locale, key: string): string | null {
+  const text = lookup(locale, key);
+  return text === key ? null : text;
+}
+
+function capitalised(words: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-/** The event alone, for text that shows the matter right beside it: "Reminder", "Change approved". */
-export function noticeLabel(type: string): string {
-  return headline(type.replace(/^matter\./, ''));
+/** The event with its subject: "Matter reminder", "Change approved". */
+export function headline(type: string, locale: Locale = DEFAULT_LOCALE): string {
+  return known(locale, `notice.headline.${type}`) ?? capitalised(type.replace(/[._]/g, ' '));
 }
 
-export function actionLabel(action: string, labels = ACTION_LABELS): string {
-  return labels[action] ?? noticeLabel(action);
+/** The event alone, for text that shows the matter right beside it: "Reminder", "Change approved". */
+export function noticeLabel(type: string, locale: Locale = DEFAULT_LOCALE): string {
+  return (
+    known(locale, `notice.event.${type}`) ?? capitalised(type.replace(/^matter\./, '').replace(/[._]/g, ' '))
+  );
+}
+
+export function actionLabel(action: string, locale: Locale = DEFAULT_LOCALE): string {
+  return known(locale, `notice.action.${action}`) ?? noticeLabel(action, locale);
+}
+
+/** The Feishu, Slack and Teams buttons have read "File exception" from the start. */
+function cardButtonLabel(action: string, locale: Locale): string {
+  return known(locale, `notice.button.${action}`) ?? actionLabel(action, locale);
+}
+
+/** A matter's priority in words; one the catalogs do not name shows as it came. */
+export function priorityLabel(priority: string, locale: Locale = DEFAULT_LOCALE): string {
+  return known(locale, `priority.${priority}`) ?? priority;
 }
 
 /** A card's buttons: one per action link, then one opening the matter in its source system (no `action`). */
 export function linkButtons(
   message: OutboundMessage,
+  locale: Locale = DEFAULT_LOCALE,
 ): { action: string | null; label: string; url: string }[] {
   const { matter } = message;
   return [
-    ...message.actions.map((a) => ({ ...a, label: actionLabel(a.action, CARD_BUTTON_LABELS) })),
-    ...(matter.link ? [{ action: null, label: `Open in ${matter.source}`, url: matter.link }] : []),
+    ...message.actions.map((a) => ({ ...a, label: cardButtonLabel(a.action, locale) })),
+    ...(matter.link
+      ? [{ action: null, label: say(locale, 'notice.openIn', { source: matter.source }), url: matter.link }]
+      : []),
     ...attachmentLinks(message).map((a) => ({ action: null, label: a.name, url: a.url })),
   ];
 }
@@ -47,7 +81,7 @@ export function attachmentLinks(message: OutboundMessage): { name: string; url: 
     : [];
 }
 
-/** In UTC, said so, for channels that cannot show each reader's own time zone. */
+/** In UTC, said so, for channels that cannot show each reader's own time zone; the same in every language. */
 export function formatDue(iso: string): string {
   const at = new Date(iso);
   return Number.isNaN(at.getTime()) ? iso : `${at.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -58,43 +92,40 @@ export function oneLine(text: string): string {
 }
 
 /** Event, due time, priority and handler on one line, still to be escaped for the channel. */
-export function factsLine(message: OutboundMessage): string {
+export function factsLine(message: OutboundMessage, locale: Locale = DEFAULT_LOCALE): string {
   const { matter } = message;
   return [
-    noticeLabel(message.type),
-    ...(matter.dueAt ? [`Due ${formatDue(matter.dueAt)}`] : []),
-    `Priority ${matter.priority}`,
-    `Handler ${message.handler.name}`,
+    noticeLabel(message.type, locale),
+    ...(matter.dueAt ? [`${say(locale, 'notice.field.due')} ${formatDue(matter.dueAt)}`] : []),
+    `${say(locale, 'notice.field.priority')} ${priorityLabel(matter.priority, locale)}`,
+    `${say(locale, 'notice.field.handler')} ${message.handler.name}`,
   ].join(' · ');
 }
 
+const OUTCOMES: Partial<Record<string, MessageKey>> = {
+  'matter.completed': 'notice.outcome.completed',
+  'matter.transferred': 'notice.outcome.transferred',
+  'transfer.rejected': 'notice.outcome.handedBack',
+  'matter.claimed': 'notice.outcome.claimed',
+};
+
 /** Where an update has room for a few words only; `handler` is whom the outcome notice goes to. */
-export function outcomeText(message: OutboundMessage): string {
-  const who = message.handler.name;
-  switch (message.type) {
-    case 'matter.completed':
-      return `Completed by ${who}`;
-    case 'matter.transferred':
-      return `Transferred to ${who}`;
-    case 'transfer.rejected':
-      return `Handed back to ${who}`;
-    case 'matter.claimed':
-      return `Claimed by ${who}`;
-    default:
-      return noticeLabel(message.type);
-  }
+export function outcomeText(message: OutboundMessage, locale: Locale = DEFAULT_LOCALE): string {
+  const key = OUTCOMES[message.type];
+  return key ? say(locale, key, { name: message.handler.name }) : noticeLabel(message.type, locale);
 }
 
 /** The outcome and comment the matter was settled with, those given, still to be escaped for the channel. */
-export function outcomeFacts(message: OutboundMessage): [label: string, value: string][] {
+export function outcomeFacts(
+  message: OutboundMessage,
+  locale: Locale = DEFAULT_LOCALE,
+): [label: string, value: string][] {
   const facts: [string, unknown][] = [
-    ['Outcome', message.data.outcome],
-    ['Comment', message.data.comment],
+    [say(locale, 'notice.field.outcome'), message.data.outcome],
+    [say(locale, 'notice.field.comment'), message.data.comment],
   ];
   return facts.filter((fact): fact is [string, string] => typeof fact[1] === 'string' && fact[1] !== '');
 }
-
-export const NO_FURTHER_ACTION = 'No further action is needed.';
 
 /** Spaces and parentheses would end a markdown link target early. */
 export function markdownUrl(url: string): string {

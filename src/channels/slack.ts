@@ -1,5 +1,14 @@
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
-import { formatDue, headline, linkButtons, NO_FURTHER_ACTION, outcomeFacts } from './message-text.js';
+import {
+  formatDue,
+  headline,
+  type Locale,
+  linkButtons,
+  outcomeFacts,
+  priorityLabel,
+  say,
+  targetLocale,
+} from './message-text.js';
 import { delivered, exchange, failed, type VendorReply } from './vendor-http.js';
 
 export interface SlackOptions {
@@ -52,24 +61,43 @@ function dueText(iso: string): string {
 }
 
 /**
+ * Slack refuses a block whose action_ids repeat (invalid_blocks), and a matter link with an attachment, or
+ * two attachments, are all link buttons: the first is `open_link`, the next `open_link_2` and so on. An
+ * action's own id is what the callback acts on, so it stays the action's name.
+ */
+function actionIds(buttons: { action: string | null }[]): string[] {
+  let links = 0;
+  return buttons.map(({ action }) => {
+    if (action) return action;
+    links += 1;
+    return links === 1 ? 'open_link' : `open_link_${links}`;
+  });
+}
+
+/**
  * Header, details, due and priority fields, and a button per action link that also calls back.
  * https://docs.slack.dev/reference/block-kit/blocks
  */
-function slackBlocks(message: OutboundMessage): Block[] {
+function slackBlocks(message: OutboundMessage, locale: Locale): Block[] {
   const m = message.matter;
-  const fields = [{ type: 'mrkdwn', text: `*Priority*\n${fitted(m.priority, 1_000)}` }];
-  if (m.dueAt) fields.unshift({ type: 'mrkdwn', text: `*Due*\n${dueText(m.dueAt)}` });
-  const buttons: Block[] = linkButtons(message).map(({ action, label, url }, i) => ({
+  const field = (label: string, value: string) => ({ type: 'mrkdwn', text: `*${label}*\n${value}` });
+  const fields = [
+    field(say(locale, 'notice.field.priority'), fitted(priorityLabel(m.priority, locale), 1_000)),
+  ];
+  if (m.dueAt) fields.unshift(field(say(locale, 'notice.field.due'), dueText(m.dueAt)));
+  const links = linkButtons(message, locale);
+  const ids = actionIds(links);
+  const buttons: Block[] = links.map(({ action, label, url }, i) => ({
     type: 'button',
     text: plain(label, 75),
-    action_id: action ?? 'open_link',
+    action_id: ids[i],
     value: m.id,
     url,
     ...(i === 0 && action ? { style: 'primary' } : {}),
   }));
   return [
     { type: 'header', text: plain(m.title, 150) },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: headline(message.type) }] },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: headline(message.type, locale) }] },
     ...(m.details ? [{ type: 'section', text: { type: 'mrkdwn', text: fitted(m.details, 3_000) } }] : []),
     { type: 'section', fields },
     ...(buttons.length > 0 ? [{ type: 'actions', elements: buttons }] : []),
@@ -77,18 +105,21 @@ function slackBlocks(message: OutboundMessage): Block[] {
 }
 
 /** The settled matter: its outcome in place of the buttons. */
-function slackOutcomeBlocks(message: OutboundMessage): Block[] {
-  const lines = [`*${headline(message.type)}*`];
-  for (const [label, value] of outcomeFacts(message)) lines.push(`*${label}:* ${fitted(value, 1_000)}`);
+function slackOutcomeBlocks(message: OutboundMessage, locale: Locale): Block[] {
+  const separator = say(locale, 'notice.separator').trimEnd();
+  const lines = [`*${headline(message.type, locale)}*`];
+  for (const [label, value] of outcomeFacts(message, locale)) {
+    lines.push(`*${label}${separator}* ${fitted(value, 1_000)}`);
+  }
   return [
     { type: 'header', text: plain(message.matter.title, 150) },
     { type: 'section', text: { type: 'mrkdwn', text: lines.join('\n') } },
-    { type: 'context', elements: [{ type: 'mrkdwn', text: NO_FURTHER_ACTION }] },
+    { type: 'context', elements: [{ type: 'mrkdwn', text: say(locale, 'notice.noFurtherAction') }] },
   ];
 }
 
-const fallbackText = (message: OutboundMessage) =>
-  fitted(`${headline(message.type)}: ${message.matter.title}`, 3_000);
+const fallbackText = (message: OutboundMessage, locale: Locale) =>
+  fitted(`${headline(message.type, locale)}${say(locale, 'notice.separator')}${message.matter.title}`, 3_000);
 
 interface Answer extends VendorReply {
   retryAfterMs: number | null;
@@ -153,11 +184,12 @@ export function slackChannel(options: SlackOptions): Channel {
 
     // https://docs.slack.dev/reference/methods/chat.postMessage
     async send(target: ChannelTarget, message: OutboundMessage): Promise<DeliveryResult> {
+      const locale = targetLocale(target);
       return result(
         await call('chat.postMessage', {
           channel: target.address,
-          text: fallbackText(message),
-          blocks: slackBlocks(message),
+          text: fallbackText(message, locale),
+          blocks: slackBlocks(message, locale),
           unfurl_links: false,
           unfurl_media: false,
         }),
@@ -166,19 +198,20 @@ export function slackChannel(options: SlackOptions): Channel {
 
     // https://docs.slack.dev/reference/methods/chat.update
     async update(
-      _target: ChannelTarget,
+      target: ChannelTarget,
       ref: Record<string, string>,
       message: OutboundMessage,
     ): Promise<DeliveryResult> {
       if (!ref.channel || !ref.ts) {
         return { ok: false, error: 'no channel and ts to update', retryable: false };
       }
+      const locale = targetLocale(target);
       return result(
         await call('chat.update', {
           channel: ref.channel,
           ts: ref.ts,
-          text: fallbackText(message),
-          blocks: slackOutcomeBlocks(message),
+          text: fallbackText(message, locale),
+          blocks: slackOutcomeBlocks(message, locale),
         }),
       );
     },

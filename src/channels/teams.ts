@@ -1,6 +1,6 @@
 import type { OutboundPolicy } from '../security/outbound-address.js';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
-import { headline, linkButtons } from './message-text.js';
+import { headline, type Locale, linkButtons, priorityLabel, say, targetLocale } from './message-text.js';
 import { deliver } from './vendor-http.js';
 
 export interface TeamsOptions {
@@ -23,11 +23,11 @@ function dueText(iso: string): string {
  * Version 1.4: the "post to a channel when a webhook request is received" workflow shows cards of 1.5 as
  * "this card couldn't be displayed". Action.OpenUrl is the only kind of button a workflow card can carry.
  */
-function teamsPayload(message: OutboundMessage): Record<string, unknown> {
+function teamsPayload(message: OutboundMessage, locale: Locale): Record<string, unknown> {
   const m = message.matter;
-  const facts = [{ title: 'Priority', value: m.priority }];
-  if (m.dueAt) facts.unshift({ title: 'Due', value: dueText(m.dueAt) });
-  const actions = linkButtons(message).map(({ label, url }) => ({
+  const facts = [{ title: say(locale, 'notice.field.priority'), value: priorityLabel(m.priority, locale) }];
+  if (m.dueAt) facts.unshift({ title: say(locale, 'notice.field.due'), value: dueText(m.dueAt) });
+  const actions = linkButtons(message, locale).map(({ label, url }) => ({
     type: 'Action.OpenUrl',
     title: label,
     url,
@@ -43,7 +43,13 @@ function teamsPayload(message: OutboundMessage): Record<string, unknown> {
           type: 'AdaptiveCard',
           version: '1.4',
           body: [
-            { type: 'TextBlock', text: headline(message.type), isSubtle: true, size: 'Small', wrap: true },
+            {
+              type: 'TextBlock',
+              text: headline(message.type, locale),
+              isSubtle: true,
+              size: 'Small',
+              wrap: true,
+            },
             {
               type: 'TextBlock',
               text: m.title,
@@ -75,7 +81,7 @@ export function teamsChannel(options: TeamsOptions): Channel {
         {
           url: target.address,
           headers: { 'content-type': 'application/json; charset=utf-8' },
-          body: JSON.stringify(teamsPayload(message)),
+          body: JSON.stringify(teamsPayload(message, targetLocale(target))),
         },
         options.timeoutMs,
         options.outbound,

@@ -4,10 +4,14 @@ import {
   actionLabel,
   factsLine,
   formatDue,
+  type Locale,
   markdownUrl,
   noticeLabel,
   oneLine,
   outcomeText,
+  priorityLabel,
+  say,
+  targetLocale,
 } from './message-text.js';
 import { errcodeTokenCache, tokenGrant } from './token-cache.js';
 import {
@@ -96,9 +100,10 @@ export function wecomAppChannel(options: WecomAppOptions): Channel {
       // to carry: an action, or else its link. The rest (a notice that it ended, say) is plain markdown.
       const withCard =
         message.actions.length > 0 || (message.matter.status === 'open' && message.matter.link !== null);
+      const locale = targetLocale(target);
       const [msgtype, content] = withCard
-        ? (['template_card', templateCard(message)] as const)
-        : (['markdown', { content: markdown(message, APP_MARKDOWN_MAX_BYTES) }] as const);
+        ? (['template_card', templateCard(message, locale)] as const)
+        : (['markdown', { content: markdown(message, APP_MARKDOWN_MAX_BYTES, locale) }] as const);
       const answer = await tokens.call((token) =>
         call(
           messageRequest(base, token, options.agentId, target.address, msgtype, content),
@@ -127,9 +132,10 @@ export function wecomAppChannel(options: WecomAppOptions): Channel {
       const responseCode = ref.responseCode;
       if (!responseCode)
         return { ok: false, error: 'no response_code to update the card with', retryable: false };
+      const locale = targetLocale(target);
       const answer = await tokens.call((token) =>
         call(
-          updateCardRequest(base, token, options.agentId, target.address, responseCode, message),
+          updateCardRequest(base, token, options.agentId, target.address, responseCode, message, locale),
           options.timeoutMs,
         ),
       );
@@ -146,7 +152,10 @@ export function wecomRobotChannel(options: WecomRobotOptions): Channel {
     // Documented per robot; robot messages cannot be edited, hence no `update`.
     sendLimits: [{ max: 20, perMs: 60_000 }],
     async send(target: ChannelTarget, message: OutboundMessage): Promise<DeliveryResult> {
-      const answer = await call(robotRequest(base, target.address, message), options.timeoutMs);
+      const answer = await call(
+        robotRequest(base, target.address, message, targetLocale(target)),
+        options.timeoutMs,
+      );
       if (failed(answer)) return answer;
       return vendorFailure(answer) ?? delivered(answer.status);
     },
@@ -190,17 +199,18 @@ function messageRequest(
 }
 
 // https://developer.work.weixin.qq.com/document/path/90236 (模板卡片消息, 按钮交互型)
-function templateCard(message: OutboundMessage): Record<string, unknown> {
+function templateCard(message: OutboundMessage, locale: Locale): Record<string, unknown> {
   const { matter, actions } = message;
+  const open = say(locale, 'notice.open');
   // button_interaction has no jump_list: the links ride in horizontal_content_list (at most 6 rows).
   const rows = [
-    ...(matter.dueAt ? [{ keyname: 'Due', value: formatDue(matter.dueAt) }] : []),
-    ...actions.map((a) => ({ type: 1, keyname: actionLabel(a.action), value: 'Open', url: a.url })),
-    { keyname: 'Priority', value: matter.priority },
+    ...(matter.dueAt ? [{ keyname: say(locale, 'notice.field.due'), value: formatDue(matter.dueAt) }] : []),
+    ...actions.map((a) => ({ type: 1, keyname: actionLabel(a.action, locale), value: open, url: a.url })),
+    { keyname: say(locale, 'notice.field.priority'), value: priorityLabel(matter.priority, locale) },
   ].slice(0, 6);
   return {
     card_type: 'button_interaction',
-    main_title: { title: matter.title, desc: noticeLabel(message.type) },
+    main_title: { title: matter.title, desc: noticeLabel(message.type, locale) },
     ...(matter.details ? { sub_title_text: clipChars(matter.details, SUB_TITLE_MAX_CHARS) } : {}),
     horizontal_content_list: rows,
     card_action: { type: 1, url: matter.link ?? actions[0]!.url },
@@ -208,12 +218,12 @@ function templateCard(message: OutboundMessage): Record<string, unknown> {
     button_list:
       actions.length > 0
         ? actions.slice(0, 6).map((a, i) => ({
-            text: actionLabel(a.action),
+            text: actionLabel(a.action, locale),
             style: i === 0 ? 1 : 2,
             key: wecomButtonKey(a),
           }))
         : // Type 1 opens its url rather than calling back.
-          [{ text: 'Open matter', style: 1, type: 1, url: matter.link }],
+          [{ text: say(locale, 'notice.openMatter'), style: 1, type: 1, url: matter.link }],
   };
 }
 
@@ -225,6 +235,7 @@ function updateCardRequest(
   userId: string,
   responseCode: string,
   message: OutboundMessage,
+  locale: Locale,
 ): VendorRequest {
   return {
     url: `${base}/cgi-bin/message/update_template_card?access_token=${encodeURIComponent(token)}`,
@@ -232,32 +243,36 @@ function updateCardRequest(
       userids: [userId],
       agentid: agentId,
       response_code: responseCode,
-      button: { replace_name: outcomeText(message) },
+      button: { replace_name: outcomeText(message, locale) },
     }),
   };
 }
 
 // https://developer.work.weixin.qq.com/document/path/99110 (markdown类型)
-function robotRequest(base: string, key: string, message: OutboundMessage): VendorRequest {
+function robotRequest(base: string, key: string, message: OutboundMessage, locale: Locale): VendorRequest {
   return {
     url: `${base}/cgi-bin/webhook/send?key=${encodeURIComponent(key)}`,
     body: JSON.stringify({
       msgtype: 'markdown',
-      markdown: { content: markdown(message, ROBOT_MARKDOWN_MAX_BYTES) },
+      markdown: { content: markdown(message, ROBOT_MARKDOWN_MAX_BYTES, locale) },
     }),
   };
 }
 
 /** WeCom's markdown subset; the details give way when the content would pass the byte limit. */
-function markdown(message: OutboundMessage, maxBytes: number): string {
+function markdown(message: OutboundMessage, maxBytes: number, locale: Locale): string {
   const { matter } = message;
   const links = [
-    ...message.actions.map((a) => `[${escapeMarkdown(actionLabel(a.action))}](${markdownUrl(a.url)})`),
-    ...(matter.link ? [`[Open matter](${markdownUrl(matter.link)})`] : []),
+    ...message.actions.map(
+      (a) => `[${escapeMarkdown(actionLabel(a.action, locale))}](${markdownUrl(a.url)})`,
+    ),
+    ...(matter.link
+      ? [`[${escapeMarkdown(say(locale, 'notice.openMatter'))}](${markdownUrl(matter.link)})`]
+      : []),
   ];
   const sections = [
     `### ${escapeMarkdown(oneLine(matter.title))}`,
-    `> ${escapeMarkdown(factsLine(message))}`,
+    `> ${escapeMarkdown(factsLine(message, locale))}`,
     ...(links.length > 0 ? [links.join('  ')] : []),
   ];
   if (matter.details) {

@@ -9,7 +9,15 @@ import {
 } from '@xmpp/client';
 import type { Logger } from '../logger.js';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
-import { actionLabel, formatDue, noticeLabel } from './message-text.js';
+import {
+  actionLabel,
+  formatDue,
+  type Locale,
+  noticeLabel,
+  priorityLabel,
+  say,
+  targetLocale,
+} from './message-text.js';
 
 export interface XmppOptions {
   /** `xmpps://host:5223` for direct TLS, or `xmpp://host:5222`, upgraded with STARTTLS when the server offers it. */
@@ -27,7 +35,7 @@ export interface XmppOptions {
   logger?: Logger;
 }
 
-/** What a handler asked for in a chat; `help` and mistakes are answered without one. */
+/** What a handler asked the bot to do in a chat. */
 export type ChatCommand =
   | { kind: 'list' }
   | { kind: 'done'; matterId: string; comment: string | null }
@@ -36,10 +44,20 @@ export type ChatCommand =
   | { kind: 'exception'; matterId: string; eventType: string; description: string }
   | { kind: 'ack'; matterId: string };
 
-export type ParsedCommand = ChatCommand | { kind: 'help' } | { kind: 'invalid'; message: string };
+/** The commands with a usage line, in the order `help` lists them. */
+export const CHAT_VERBS = ['list', 'done', 'ack', 'transfer', 'reject', 'exception', 'help'] as const;
 
-/** Takes the sender's bare JID; what it returns is sent back to them. */
-export type ChatHandler = (from: string, command: ChatCommand) => Promise<string>;
+/** A chat that is no command, told back to the sender in their language. */
+export type ChatProblem =
+  | { kind: 'invalid'; problem: 'tooLong'; max: number }
+  | { kind: 'invalid'; problem: 'empty' }
+  | { kind: 'invalid'; problem: 'unknown'; word: string }
+  | { kind: 'invalid'; problem: 'usage'; verb: (typeof CHAT_VERBS)[number] };
+
+export type ParsedCommand = ChatCommand | { kind: 'help' } | ChatProblem;
+
+/** Takes the sender's bare JID and whatever they wrote, read; what it returns is sent back to them. */
+export type ChatHandler = (from: string, command: ParsedCommand) => Promise<string>;
 
 export interface XmppChannel extends Channel {
   /** Sets the one handler of inbound chat commands and brings the bot online to receive them. */
@@ -59,22 +77,8 @@ const LOGIN_TIMEOUT_MS = 15_000;
 /** A comment or reason may be 4000 characters (the actions' TEXT_LIMIT); a longer chat is no command. */
 const MAX_COMMAND_LENGTH = 4000;
 
-const USAGE = {
-  list: 'list — your open matters',
-  done: 'done <id> [comment] — complete a matter',
-  ack: 'ack <id> — acknowledge a matter: you are on it',
-  transfer: 'transfer <id> <handler> <reason> — hand a matter to someone else',
-  reject: 'reject <id> <reason> — hand a matter transferred to you back to whoever sent it',
-  exception: 'exception <id> <TYPE> <text> — report an exception, TYPE from the exception catalog',
-  help: 'help — this list',
-} as const;
-
-export const CHAT_USAGE = `Commands:\n${Object.values(USAGE)
-  .map((u) => `  ${u}`)
-  .join('\n')}`;
-
-function usage(command: keyof typeof USAGE): ParsedCommand {
-  return { kind: 'invalid', message: `Usage: ${USAGE[command]}\nSend "help" for all commands.` };
+function usage(verb: (typeof CHAT_VERBS)[number]): ParsedCommand {
+  return { kind: 'invalid', problem: 'usage', verb };
 }
 
 /** Splits off up to `n` words; the rest keeps its own spacing, as it is the sender's free text. */
@@ -91,7 +95,7 @@ function words(text: string, n: number): { words: string[]; rest: string } {
 
 export function parseChatCommand(text: string): ParsedCommand {
   if (text.length > MAX_COMMAND_LENGTH) {
-    return { kind: 'invalid', message: `A command is at most ${MAX_COMMAND_LENGTH} characters.` };
+    return { kind: 'invalid', problem: 'tooLong', max: MAX_COMMAND_LENGTH };
   }
   const {
     words: [word = ''],
@@ -127,10 +131,10 @@ export function parseChatCommand(text: string): ParsedCommand {
         ? { kind: 'exception', matterId: args[0], eventType: args[1], description }
         : usage('exception');
     }
-    default: {
-      const said = verb === '' ? 'That is no command.' : `Unknown command "${word.slice(0, 40)}".`;
-      return { kind: 'invalid', message: `${said}\n${CHAT_USAGE}` };
-    }
+    default:
+      return verb === ''
+        ? { kind: 'invalid', problem: 'empty' }
+        : { kind: 'invalid', problem: 'unknown', word: word.slice(0, 40) };
   }
 }
 
@@ -139,17 +143,18 @@ export function xmppMessageId(idempotencyKey: string): string {
   return `mf-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 32)}`;
 }
 
-function noticeText(message: OutboundMessage): string {
+function noticeText(message: OutboundMessage, locale: Locale): string {
   const m = message.matter;
+  const line = (label: string, value: string) => `${label}${say(locale, 'notice.separator')}${value}`;
   return [
-    `[matterflow] ${noticeLabel(message.type)}: ${m.title}`,
+    `[matterflow] ${line(noticeLabel(message.type, locale), m.title)}`,
     ...(m.details ? [m.details] : []),
-    `ID: ${m.id}`,
-    ...(m.dueAt ? [`Due: ${formatDue(m.dueAt)}`] : []),
-    `Priority: ${m.priority}`,
-    ...(m.link ? [`Open in ${m.source}: ${m.link}`] : []),
-    ...message.actions.map((a) => `${actionLabel(a.action)}: ${a.url}`),
-    ...(message.actions.length ? [`Or reply "done ${m.id} [comment]"; "help" lists all commands.`] : []),
+    line(say(locale, 'notice.field.id'), m.id),
+    ...(m.dueAt ? [line(say(locale, 'notice.field.due'), formatDue(m.dueAt))] : []),
+    line(say(locale, 'notice.field.priority'), priorityLabel(m.priority, locale)),
+    ...(m.link ? [line(say(locale, 'notice.openIn', { source: m.source }), m.link)] : []),
+    ...message.actions.map((a) => line(actionLabel(a.action, locale), a.url)),
+    ...(message.actions.length ? [say(locale, 'notice.chatHint', { id: m.id })] : []),
   ].join('\n');
 }
 
@@ -275,8 +280,6 @@ export function xmppChannel(options: XmppOptions): XmppChannel {
     const sender = jid(from).bare().toString();
     if (sender === self) return;
     const command = parseChatCommand(body);
-    if (command.kind === 'invalid') return reply(xmpp, stanza, from, command.message);
-    if (command.kind === 'help') return reply(xmpp, stanza, from, CHAT_USAGE);
     let text: string;
     try {
       text = await handler(sender, command);
@@ -297,7 +300,7 @@ export function xmppChannel(options: XmppOptions): XmppChannel {
       const stanza = xml(
         'message',
         { type: 'chat', to: target.address, id },
-        xml('body', {}, noticeText(message)),
+        xml('body', {}, noticeText(message, targetLocale(target))),
         // XEP-0359: the id survives servers that rewrite the stanza id, so a resend stays recognisable.
         xml('origin-id', { xmlns: 'urn:xmpp:sid:0', id }),
       );

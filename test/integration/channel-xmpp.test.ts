@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chatProblemText } from '../../src/api/chat-commands.js';
 import type { ChannelTarget, OutboundMessage } from '../../src/channels/channel.js';
-import {
-  CHAT_USAGE,
-  type ChatCommand,
-  type XmppChannel,
-  xmppChannel,
-  xmppMessageId,
-} from '../../src/channels/xmpp.js';
+import { type ParsedCommand, type XmppChannel, xmppChannel, xmppMessageId } from '../../src/channels/xmpp.js';
 import { outboundMessage } from '../support/outbound-message.js';
 import { type Prosody, startProsody } from '../support/prosody.js';
 import { Person } from '../support/xmpp-person.js';
@@ -36,7 +31,7 @@ describe('xmpp channel', () => {
   let prosody: Prosody;
   let channel: XmppChannel;
   let ada: Person;
-  const commands: { from: string; command: ChatCommand }[] = [];
+  const commands: { from: string; command: ParsedCommand }[] = [];
 
   beforeAll(async () => {
     prosody = await startProsody([BOT, ADA]);
@@ -51,6 +46,7 @@ describe('xmpp channel', () => {
     });
     channel.onChat(async (from, command) => {
       commands.push({ from, command });
+      if (command.kind === 'invalid') return chatProblemText(command, 'en');
       return command.kind === 'done' ? `Marked ${command.matterId} done: ${command.comment}` : 'ok';
     });
     await channel.start();
@@ -63,8 +59,12 @@ describe('xmpp channel', () => {
     await prosody?.stop();
   });
 
-  it('sends the handler a chat with the matter, its due time and the action links', async () => {
-    const target: ChannelTarget = { type: 'xmpp', address: prosody.jid(ADA.username), settings: {} };
+  it('sends an en handler a chat in English with the matter, its due time and the action links', async () => {
+    const target: ChannelTarget = {
+      type: 'xmpp',
+      address: prosody.jid(ADA.username),
+      settings: { locale: 'en' },
+    };
     const sent = notice();
 
     const result = await channel.send(target, sent);
@@ -88,6 +88,32 @@ describe('xmpp channel', () => {
     );
   });
 
+  it('writes Chinese labels for a zh-CN handler, and keeps the command to type as it is', async () => {
+    const target: ChannelTarget = {
+      type: 'xmpp',
+      address: prosody.jid(ADA.username),
+      settings: { locale: 'zh-CN' },
+    };
+    const sent = notice({ idempotencyKey: 'notice:m-1:reminder:zh' });
+
+    expect((await channel.send(target, sent)).ok).toBe(true);
+
+    const chat = await ada.waitFor((c) => c.id === xmppMessageId(sent.idempotencyKey), 'the reminder');
+    expect(chat.body).toBe(
+      [
+        '[matterflow] 提醒：Approve invoice 42 <urgent> & soon',
+        'Vendor ACME, 1 200 €',
+        '编号：m-1',
+        '截止时间：2030-01-02 09:30 UTC',
+        '优先级：高',
+        '在 erp 中打开：https://erp.example.test/invoices/42',
+        '完成：https://mf.example.test/a?token=abc&action=complete',
+        '转办：https://mf.example.test/a?token=abc&action=transfer',
+        '或回复 "done m-1 [备注]"；发送 "help" 查看全部命令。',
+      ].join('\n'),
+    );
+  });
+
   it('passes a chat command to the handler and replies with what it returned', async () => {
     await ada.say(prosody.jid(BOT.username), 'done m-1 all good');
 
@@ -99,14 +125,15 @@ describe('xmpp channel', () => {
     });
   });
 
-  it('answers an unknown command with the usage text without calling the handler', async () => {
-    const before = commands.length;
-
+  it('passes a chat that is no command to the handler as what is wrong with it, for the answer in the sender’s language', async () => {
     await ada.say(prosody.jid(BOT.username), 'finish m-1');
 
     const reply = await ada.waitFor((c) => c.body.startsWith('Unknown command'), 'the usage text');
-    expect(reply.body).toBe(`Unknown command "finish".\n${CHAT_USAGE}`);
-    expect(commands).toHaveLength(before);
+    expect(reply.body).toBe(chatProblemText({ kind: 'invalid', problem: 'unknown', word: 'finish' }, 'en'));
+    expect(commands).toContainEqual({
+      from: prosody.jid(ADA.username),
+      command: { kind: 'invalid', problem: 'unknown', word: 'finish' },
+    });
   });
 
   it('refuses an address that is not a bare JID, for good', async () => {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CHAT_USAGE, parseChatCommand } from '../../src/channels/xmpp.js';
+import { chatProblemText, chatUsage } from '../../src/api/chat-commands.js';
+import { parseChatCommand } from '../../src/channels/xmpp.js';
 
 describe('parseChatCommand', () => {
   it('reads list and help, ignoring case and a leading slash', () => {
@@ -36,10 +37,7 @@ describe('parseChatCommand', () => {
       matterId: 'm-2',
       reason: 'not my product line',
     });
-    expect(parseChatCommand('reject m-2')).toMatchObject({
-      kind: 'invalid',
-      message: expect.stringContaining('reject <id> <reason>'),
-    });
+    expect(parseChatCommand('reject m-2')).toEqual({ kind: 'invalid', problem: 'usage', verb: 'reject' });
   });
 
   it('reads transfer with the new handler and the whole reason', () => {
@@ -79,23 +77,58 @@ describe('parseChatCommand', () => {
     for (const [text, usage] of cases) {
       const parsed = parseChatCommand(text);
       expect(parsed.kind, text).toBe('invalid');
-      expect(parsed.kind === 'invalid' && parsed.message, text).toContain(`Usage: ${usage}`);
+      expect(parsed.kind === 'invalid' && chatProblemText(parsed, 'en'), text).toContain(`Usage: ${usage}`);
     }
   });
 
   it('answers an unknown or empty command with the list of commands', () => {
-    expect(parseChatCommand('finish m-1')).toEqual({
-      kind: 'invalid',
-      message: `Unknown command "finish".\n${CHAT_USAGE}`,
-    });
-    expect(parseChatCommand('   ')).toEqual({
-      kind: 'invalid',
-      message: `That is no command.\n${CHAT_USAGE}`,
-    });
+    const unknown = parseChatCommand('finish m-1');
+    expect(unknown).toEqual({ kind: 'invalid', problem: 'unknown', word: 'finish' });
+    expect(unknown.kind === 'invalid' && chatProblemText(unknown, 'en')).toBe(
+      `Unknown command "finish".\n${chatUsage('en')}`,
+    );
+    const empty = parseChatCommand('   ');
+    expect(empty.kind === 'invalid' && chatProblemText(empty, 'en')).toBe(
+      `That is no command.\n${chatUsage('en')}`,
+    );
   });
 
   it('refuses a message too long to be a command', () => {
-    expect(parseChatCommand(`done m-1 ${'x'.repeat(5000)}`)).toMatchObject({ kind: 'invalid' });
+    const parsed = parseChatCommand(`done m-1 ${'x'.repeat(5000)}`);
+    expect(parsed.kind === 'invalid' && chatProblemText(parsed, 'en')).toBe(
+      'A command is at most 4000 characters.',
+    );
+  });
+
+  it('lists the commands in English with their syntax, and explains them in Chinese for a zh-CN handler', () => {
+    expect(chatUsage('en').split('\n')).toEqual([
+      'Commands:',
+      '  list — your open matters',
+      '  done <id> [comment] — complete a matter',
+      '  ack <id> — acknowledge a matter: you are on it',
+      '  transfer <id> <handler> <reason> — hand a matter to someone else',
+      '  reject <id> <reason> — hand a matter transferred to you back to whoever sent it',
+      '  exception <id> <TYPE> <text> — report an exception, TYPE from the exception catalog',
+      '  help — this list',
+    ]);
+    const zh = chatUsage('zh-CN').split('\n');
+    expect(zh[0]).toBe('命令：');
+    // The verbs are what the handler types, so they stay as they are in every language.
+    expect(zh.slice(1).map((line) => line.trim().split(' ')[0])).toEqual([
+      ...'list done ack transfer reject exception help'.split(' '),
+    ]);
+    expect(zh[2]).toBe('  done <编号> [备注] — 完成事项');
+  });
+
+  it('tells a zh-CN handler in Chinese what is wrong with a command', () => {
+    const unknown = parseChatCommand('finish m-1');
+    expect(unknown.kind === 'invalid' && chatProblemText(unknown, 'zh-CN')).toBe(
+      `未知命令 "finish"。\n${chatUsage('zh-CN')}`,
+    );
+    const missing = parseChatCommand('reject m-2');
+    expect(missing.kind === 'invalid' && chatProblemText(missing, 'zh-CN')).toBe(
+      '用法：reject <编号> <原因> — 将转给您的事项退回给转办人\n发送 "help" 查看全部命令。',
+    );
   });
 
   it('never throws and always gives a known kind, whatever is typed', () => {
@@ -119,7 +152,7 @@ describe('parseChatCommand', () => {
       fc.property(typed, (text) => {
         const parsed = parseChatCommand(text);
         expect(kinds).toContain(parsed.kind);
-        if (parsed.kind === 'invalid') expect(parsed.message.length).toBeGreaterThan(0);
+        if (parsed.kind === 'invalid') expect(chatProblemText(parsed, 'en').length).toBeGreaterThan(0);
         if ('matterId' in parsed) expect(parsed.matterId).toMatch(/^\S+$/);
       }),
     );

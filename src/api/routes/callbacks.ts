@@ -1,11 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { type Locale, localeOf, say } from '../../channels/message-text.js';
 import type { ChannelSettings } from '../../channels/settings.js';
 import { parseWecomButtonKey } from '../../channels/wecom.js';
 import type { Sql } from '../../db/client.js';
 import { standsInFor } from '../../db/delegations.js';
 import { handlerByChannelAddress } from '../../db/handler-channels.js';
+import { getHandler } from '../../db/handlers.js';
 import { PostgresReplayGuard } from '../../db/replay-guard.js';
 import {
   checkFeishuVerificationToken,
@@ -148,6 +150,11 @@ export const callbackRoutes: FastifyPluginAsyncTypebox<{
     return handlerId;
   }
 
+  /** What a button press answers is read by the one who pressed it. */
+  async function presserLocale(handlerId: string): Promise<Locale> {
+    return localeOf((await getHandler(sql, handlerId))?.locale);
+  }
+
   /** As the API's routes act: for the absent holder when standing in, else as themselves for the workflow to judge. */
   async function completeAs(handlerId: string, matterId: string) {
     if (!UUID.test(matterId)) throw malformed('the button names no matter');
@@ -203,7 +210,7 @@ export const callbackRoutes: FastifyPluginAsyncTypebox<{
       return reply.send({
         response_type: 'ephemeral',
         replace_original: false,
-        text: `Completed: matter ${result.id}`,
+        text: say(await presserLocale(handlerId), 'callback.completed', { id: result.id }),
       });
     },
   );
@@ -343,7 +350,8 @@ export const callbackRoutes: FastifyPluginAsyncTypebox<{
       if (value.action !== CLICK_ACTION) return reply.send({});
       const matterId = value.matterId;
       const result = await settle(verified, () => completeAs(handlerId, matterId));
-      return reply.send({ toast: { type: 'success', content: `Completed: matter ${result.id}` } });
+      const content = say(await presserLocale(handlerId), 'callback.completed', { id: result.id });
+      return reply.send({ toast: { type: 'success', content } });
     },
   );
 };
