@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { dingtalkRobotSign } from '../security/inbound/dingtalk.js';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
-import { actionLabel, factsLine, markdownUrl, noticeLabel, oneLine } from './message-text.js';
+import { actionLabel, factsLine, markdownUrl, noticeLabel, oneLine, outcomeText } from './message-text.js';
 import { errcodeTokenCache, tokenGrant } from './token-cache.js';
 import {
   callApi,
@@ -27,6 +27,8 @@ export interface DingtalkWorkOptions {
   appKey: string;
   appSecret: string;
   agentId: number;
+  /** An interactive card template (卡片平台) for notices with buttons; without one they go as action cards. */
+  card?: { templateId: string; callbackRouteKey: string | null } | null;
   timeoutMs: number;
   now?: () => Date;
 }
@@ -79,6 +81,26 @@ export function dingtalkWorkChannel(options: DingtalkWorkOptions): Channel {
     // Documented per employee and day; DingTalk answers success and drops what goes over.
     sendLimits: [{ max: 500, perMs: 86_400_000 }],
     async send(target: ChannelTarget, message: OutboundMessage): Promise<DeliveryResult> {
+      const { card } = options;
+      // Like WeCom's: a card is worth its update only while it has a button to take away.
+      if (card && (message.actions.length > 0 || (message.matter.status === 'open' && message.matter.link))) {
+        const outTrackId = uuidFrom(message.idempotencyKey);
+        const answer = await tokens.call((token) =>
+          call(
+            cardSendRequest(apiBase, token, options, card, target.address, outTrackId, message),
+            options.timeoutMs,
+          ),
+        );
+        if (failed(answer)) return answer;
+        return answer.json.success === false
+          ? {
+              ok: false,
+              httpStatus: answer.status,
+              error: 'dingtalk did not send the card',
+              retryable: false,
+            }
+          : delivered(answer.status, { outTrackId });
+      }
       const answer = await tokens.call((token) =>
         call(workRequest(base, token, options.agentId, target.address, message), options.timeoutMs),
       );
@@ -92,10 +114,22 @@ export function dingtalkWorkChannel(options: DingtalkWorkOptions): Channel {
       );
     },
     /**
-     * Recalls the notification, so its buttons are gone. DingTalk's status-bar update changes only OA
-     * notifications, which have no buttons, and nothing edits a sent action card; recall works within 24 hours.
+     * An interactive card (its ref has the outTrackId) gets the outcome as its status and loses its buttons.
+     * An action card is recalled instead: DingTalk's status-bar update changes only OA notifications, which
+     * have no buttons, and nothing edits a sent action card; recall works within 24 hours.
      */
-    async update(target: ChannelTarget, ref: Record<string, string>): Promise<DeliveryResult> {
+    async update(
+      target: ChannelTarget,
+      ref: Record<string, string>,
+      message: OutboundMessage,
+    ): Promise<DeliveryResult> {
+      if (ref.outTrackId) {
+        const outTrackId = ref.outTrackId;
+        const answer = await tokens.call((token) =>
+          call(cardUpdateRequest(apiBase, token, outTrackId, message), options.timeoutMs),
+        );
+        return failed(answer) ? answer : delivered(answer.status);
+      }
       const taskId = ref.taskId;
       if (!taskId || !/^\d+$/.test(taskId)) {
         return {
@@ -116,7 +150,7 @@ export function dingtalkWorkChannel(options: DingtalkWorkOptions): Channel {
 function call(request: VendorRequest, timeoutMs: number) {
   return callApi(
     'dingtalk',
-    { ...request, headers: { 'user-agent': USER_AGENT } },
+    { ...request, headers: { ...request.headers, 'user-agent': USER_AGENT } },
     timeoutMs,
     // The new API answers errors with an HTTP status and a `code`.
     (json) => (typeof json?.code === 'string' ? `: ${json.code}` : ''),
@@ -208,6 +242,76 @@ function workRequest(
       msg: withinBytes(message.matter.details ?? '', WORK_MSG_MAX_BYTES, msgWith),
     }),
   };
+}
+
+// POST /v1.0/im/interactiveCards/send, fields as SendInteractiveCardRequest in aliyun/dingtalk-sdk
+// (dingtalk/ts/src/im_1_0/client.ts): conversationType 0 is a one-to-one chat with one receiver; an in-house
+// app's robot has the app's AppKey as its robotCode.
+function cardSendRequest(
+  apiBase: string,
+  token: string,
+  options: DingtalkWorkOptions,
+  card: { templateId: string; callbackRouteKey: string | null },
+  userId: string,
+  outTrackId: string,
+  message: OutboundMessage,
+): VendorRequest {
+  return {
+    url: `${apiBase}/v1.0/im/interactiveCards/send`,
+    headers: { 'x-acs-dingtalk-access-token': token },
+    body: JSON.stringify({
+      cardTemplateId: card.templateId,
+      outTrackId,
+      conversationType: 0,
+      receiverUserIdList: [userId],
+      robotCode: options.appKey,
+      ...(card.callbackRouteKey ? { callbackRouteKey: card.callbackRouteKey } : {}),
+      cardData: { cardParamMap: cardParams(message) },
+    }),
+  };
+}
+
+// PUT /v1.0/im/interactiveCards, fields as UpdateInteractiveCardRequest in aliyun/dingtalk-sdk
+// (dingtalk/ts/src/im_1_0/client.ts); updateCardDataByKey changes only the keys given.
+function cardUpdateRequest(
+  apiBase: string,
+  token: string,
+  outTrackId: string,
+  message: OutboundMessage,
+): VendorRequest {
+  return {
+    url: `${apiBase}/v1.0/im/interactiveCards`,
+    method: 'PUT',
+    headers: { 'x-acs-dingtalk-access-token': token },
+    body: JSON.stringify({
+      outTrackId,
+      cardData: { cardParamMap: { status: outcomeText(message), actionable: 'false', completeToken: '' } },
+      cardOptions: { updateCardDataByKey: true },
+    }),
+  };
+}
+
+/**
+ * What the card template is given, all strings as DingTalk requires: `title`, `markdown`, `status` (empty
+ * until the matter ends), `actionable` ("true" until then), `matterUrl`, and per action link `<action>Url`
+ * and `<action>Label`. The complete button is a 回传请求 whose params are `action` = "complete" and `token`
+ * bound to `completeToken`, the action link's token, which the callback checks exactly like the link.
+ */
+function cardParams(message: OutboundMessage): Record<string, string> {
+  const params: Record<string, string> = {
+    title: listTitle(message),
+    markdown: markdown(message, message.matter.details ?? ''),
+    status: '',
+    actionable: 'true',
+    matterUrl: message.matter.link ?? '',
+  };
+  for (const { action, url } of message.actions) {
+    params[`${action}Url`] = url;
+    params[`${action}Label`] = actionLabel(action);
+    // The link's last segment is its token, as in WeCom's button keys.
+    if (action === 'complete') params.completeToken = url.slice(url.lastIndexOf('/') + 1);
+  }
+  return params;
 }
 
 // https://open.dingtalk.com/document/development/notification-of-work-withdrawal

@@ -28,6 +28,8 @@ export interface ChannelSettings {
     appKey: string;
     appSecret: string;
     agentId: number;
+    /** With a template, notices that carry buttons go as interactive cards, which can be updated. */
+    card?: { templateId: string; callbackRouteKey: string | null } | null;
   } | null;
   dingtalkBaseUrl: string;
   feishu: { baseUrl: string; appId: string; appSecret: string } | null;
@@ -40,6 +42,8 @@ export interface ChannelSettings {
     wecom: { token: string; encodingAesKey: string; corpId: string } | null;
     /** At least one is set; with the Encrypt Key, Feishu encrypts and signs every callback. */
     feishu: { encryptKey: string | null; verificationToken: string | null } | null;
+    /** The AppKey is DingTalk's receiveId for an in-house app's callbacks. */
+    dingtalk?: { token: string; aesKey: string; appKey: string } | null;
   };
 }
 
@@ -59,6 +63,8 @@ export const CHANNEL_ENV_KEYS = [
   'DINGTALK_APP_KEY',
   'DINGTALK_APP_SECRET',
   'DINGTALK_AGENT_ID',
+  'DINGTALK_CARD_TEMPLATE_ID',
+  'DINGTALK_CARD_CALLBACK_ROUTE_KEY',
   'FEISHU_BASE_URL',
   'FEISHU_APP_ID',
   'FEISHU_APP_SECRET',
@@ -69,6 +75,8 @@ export const CHANNEL_ENV_KEYS = [
   'WECOM_ENCODING_AES_KEY',
   'FEISHU_ENCRYPT_KEY',
   'FEISHU_VERIFICATION_TOKEN',
+  'DINGTALK_CALLBACK_TOKEN',
+  'DINGTALK_CALLBACK_AES_KEY',
 ] as const;
 
 type Env = Partial<Record<(typeof CHANNEL_ENV_KEYS)[number], string>>;
@@ -103,16 +111,27 @@ function httpsBase(key: string, value: string | undefined, fallback: string): st
   return url.replace(/\/+$/, '');
 }
 
+/** WXBizMsgCrypt's EncodingAESKey: base64 of 32 bytes without its padding. */
+function checkAesKey(key: string, value: string): void {
+  if (!/^[A-Za-z0-9]{43}$/.test(value))
+    throw new ChannelSettingsError(`${key} must be 43 letters and digits`);
+}
+
 function callbackSettings(env: Env): ChannelSettings['callbacks'] {
   const slack = group(env, ['SLACK_SIGNING_SECRET']);
   const wecom = group(env, ['WECOM_CALLBACK_TOKEN', 'WECOM_ENCODING_AES_KEY']);
   if (wecom && !env.WECOM_CORP_ID) {
     throw new ChannelSettingsError('WECOM_CALLBACK_TOKEN, WECOM_ENCODING_AES_KEY set without WECOM_CORP_ID');
   }
-  if (wecom && !/^[A-Za-z0-9]{43}$/.test(wecom.WECOM_ENCODING_AES_KEY)) {
-    throw new ChannelSettingsError('WECOM_ENCODING_AES_KEY must be 43 letters and digits');
-  }
+  if (wecom) checkAesKey('WECOM_ENCODING_AES_KEY', wecom.WECOM_ENCODING_AES_KEY);
   const feishuSet = env.FEISHU_ENCRYPT_KEY || env.FEISHU_VERIFICATION_TOKEN;
+  const dingtalk = group(env, ['DINGTALK_CALLBACK_TOKEN', 'DINGTALK_CALLBACK_AES_KEY']);
+  if (dingtalk && !env.DINGTALK_APP_KEY) {
+    throw new ChannelSettingsError(
+      'DINGTALK_CALLBACK_TOKEN, DINGTALK_CALLBACK_AES_KEY set without DINGTALK_APP_KEY',
+    );
+  }
+  if (dingtalk) checkAesKey('DINGTALK_CALLBACK_AES_KEY', dingtalk.DINGTALK_CALLBACK_AES_KEY);
   return {
     slack: slack && { signingSecret: slack.SLACK_SIGNING_SECRET },
     wecom: wecom && {
@@ -126,6 +145,29 @@ function callbackSettings(env: Env): ChannelSettings['callbacks'] {
           verificationToken: env.FEISHU_VERIFICATION_TOKEN || null,
         }
       : null,
+    dingtalk: dingtalk && {
+      token: dingtalk.DINGTALK_CALLBACK_TOKEN,
+      aesKey: dingtalk.DINGTALK_CALLBACK_AES_KEY,
+      appKey: env.DINGTALK_APP_KEY!,
+    },
+  };
+}
+
+function dingtalkCard(env: Env): { templateId: string; callbackRouteKey: string | null } | null {
+  if (!env.DINGTALK_CARD_TEMPLATE_ID) {
+    if (env.DINGTALK_CARD_CALLBACK_ROUTE_KEY) {
+      throw new ChannelSettingsError(
+        'DINGTALK_CARD_CALLBACK_ROUTE_KEY set without DINGTALK_CARD_TEMPLATE_ID',
+      );
+    }
+    return null;
+  }
+  if (!env.DINGTALK_APP_KEY) {
+    throw new ChannelSettingsError('DINGTALK_CARD_TEMPLATE_ID set without DINGTALK_APP_KEY');
+  }
+  return {
+    templateId: env.DINGTALK_CARD_TEMPLATE_ID,
+    callbackRouteKey: env.DINGTALK_CARD_CALLBACK_ROUTE_KEY || null,
   };
 }
 
@@ -155,6 +197,7 @@ export function channelSettingsFrom(env: Env, timeoutMs: number): ChannelSetting
   const xmpp = group(env, ['XMPP_SERVICE', 'XMPP_JID', 'XMPP_PASSWORD']);
   const wecom = group(env, ['WECOM_CORP_ID', 'WECOM_APP_SECRET', 'WECOM_AGENT_ID']);
   const dingtalk = group(env, ['DINGTALK_APP_KEY', 'DINGTALK_APP_SECRET', 'DINGTALK_AGENT_ID']);
+  const dingtalkCardSettings = dingtalkCard(env);
   const feishu = group(env, ['FEISHU_APP_ID', 'FEISHU_APP_SECRET']);
   const slack = group(env, ['SLACK_BOT_TOKEN']);
   const wecomBaseUrl = httpsBase('WECOM_BASE_URL', env.WECOM_BASE_URL, 'https://qyapi.weixin.qq.com');
@@ -192,6 +235,7 @@ export function channelSettingsFrom(env: Env, timeoutMs: number): ChannelSetting
       appKey: dingtalk.DINGTALK_APP_KEY,
       appSecret: dingtalk.DINGTALK_APP_SECRET,
       agentId: agentId('DINGTALK_AGENT_ID', dingtalk.DINGTALK_AGENT_ID),
+      card: dingtalkCardSettings,
     },
     dingtalkBaseUrl,
     feishu: feishu && {

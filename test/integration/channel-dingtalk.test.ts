@@ -1,11 +1,16 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { ChannelTarget } from '../../src/channels/channel.js';
-import { dingtalkRobotChannel, dingtalkWorkChannel } from '../../src/channels/dingtalk.js';
+import {
+  type DingtalkWorkOptions,
+  dingtalkRobotChannel,
+  dingtalkWorkChannel,
+} from '../../src/channels/dingtalk.js';
 import { useFakeVendor } from '../support/fake-vendor.js';
 import {
   purchaseOrderLink as linkFor,
   purchaseOrderReminder as message,
+  purchaseOrderToken,
 } from '../support/outbound-message.js';
 
 const listTitle = 'Reminder: 审批采购单 "PO-42" <紧急> & [财务] *加急* 50% \\ 路径';
@@ -150,7 +155,7 @@ describe('DingTalk work notification channel', () => {
   const target: ChannelTarget = { type: 'dingtalk', address: 'manager4974', settings: {} };
   const token = (accessToken: string, expireIn = 7200) => ({ json: { accessToken, expireIn } });
   const accepted = { json: { errcode: 0, errmsg: 'ok', task_id: 256271667526, request_id: '4jzllmte0wau' } };
-  const work = (overrides: { now?: () => Date } = {}) =>
+  const work = (overrides: Partial<DingtalkWorkOptions> = {}) =>
     dingtalkWorkChannel({
       baseUrl: vendor.url,
       apiBaseUrl: vendor.url,
@@ -279,5 +284,134 @@ describe('DingTalk work notification channel', () => {
 
   it('declares the documented 500 notifications per employee a day', () => {
     expect(work().sendLimits).toEqual([{ max: 500, perMs: 86_400_000 }]);
+  });
+  describe('with an interactive card template', () => {
+    const CARD = '/v1.0/im/interactiveCards';
+    const CARD_SEND = `${CARD}/send`;
+    const sent = { json: { success: true, result: { processQueryKey: 'pqk-1' } } };
+    const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    const carded = (callbackRouteKey: string | null = 'matterflow-cards') =>
+      work({ card: { templateId: 'tpl-matter.schema', callbackRouteKey } });
+
+    it('sends the matter as an interactive card with the token in the header, its buttons as card data and the complete token for the callback', async () => {
+      vendor.on('POST', TOKEN, token('at-1')).on('POST', CARD_SEND, sent);
+      const result = await carded().send(target, message);
+
+      const [request] = vendor.requestsTo('POST', CARD_SEND);
+      expect(request!.headers['x-acs-dingtalk-access-token']).toBe('at-1');
+      expect(request!.headers['content-type']).toBe('application/json');
+      expect(request!.query).toEqual({});
+      const outTrackId = request!.body.outTrackId;
+      expect(outTrackId).toMatch(UUID);
+      expect(request!.body).toEqual({
+        cardTemplateId: 'tpl-matter.schema',
+        outTrackId,
+        conversationType: 0,
+        receiverUserIdList: ['manager4974'],
+        robotCode: 'ding-app-key',
+        callbackRouteKey: 'matterflow-cards',
+        cardData: {
+          cardParamMap: {
+            title: listTitle,
+            markdown: cardText,
+            status: '',
+            actionable: 'true',
+            matterUrl: 'https://erp.example.com/po/42?from=mf&x=(1)',
+            completeUrl: linkFor('complete'),
+            completeLabel: 'Complete',
+            completeToken: purchaseOrderToken('complete'),
+            transferUrl: linkFor('transfer'),
+            transferLabel: 'Transfer',
+            exceptionUrl: linkFor('exception'),
+            exceptionLabel: 'Report exception',
+          },
+        },
+      });
+      expect(vendor.requestsTo('POST', ASYNC_SEND)).toHaveLength(0);
+      expect(result).toEqual({ ok: true, httpStatus: 200, retryable: false, ref: { outTrackId } });
+    });
+
+    it('leaves callbackRouteKey out when none is configured, so DingTalk uses the app’s own callback URL', async () => {
+      vendor.on('POST', TOKEN, token('at-1')).on('POST', CARD_SEND, sent);
+      await carded(null).send(target, message);
+      expect(vendor.requestsTo('POST', CARD_SEND)[0]!.body).not.toHaveProperty('callbackRouteKey');
+    });
+
+    it('gives a retried notice the same outTrackId and another notice a different one', async () => {
+      vendor.on('POST', TOKEN, token('at-1')).on('POST', CARD_SEND, sent);
+      const channel = carded();
+      for (const idempotencyKey of ['matter-m-1:7:h-1', 'matter-m-1:7:h-1', 'matter-m-1:8:h-1']) {
+        await channel.send(target, { ...message, idempotencyKey });
+      }
+      const ids = vendor.requestsTo('POST', CARD_SEND).map((r) => r.body.outTrackId);
+      expect(ids[0]).toBe(ids[1]);
+      expect(ids[2]).not.toBe(ids[0]);
+    });
+
+    it('sends a notice with nothing to press, once the matter has ended, as the plain work notification', async () => {
+      vendor
+        .on('POST', TOKEN, token('at-1'))
+        .on('POST', ASYNC_SEND, { json: { errcode: 0, errmsg: 'ok', task_id: 7 } });
+      const ended = { ...message, type: 'matter.completed' as const, actions: [] };
+      const result = await carded().send(target, {
+        ...ended,
+        matter: { ...ended.matter, status: 'completed' },
+      });
+      expect(vendor.requestsTo('POST', CARD_SEND)).toHaveLength(0);
+      expect(vendor.requestsTo('POST', ASYNC_SEND)[0]!.body.msg.msgtype).toBe('markdown');
+      expect(result.ref).toEqual({ taskId: '7' });
+    });
+
+    it('updates the sent card by its outTrackId with the outcome as its status and no buttons', async () => {
+      vendor
+        .on('POST', TOKEN, token('at-1'))
+        .on('POST', CARD_SEND, sent)
+        .on('PUT', CARD, { json: { success: 'true' } });
+      const channel = carded();
+      const delivered = await channel.send(target, message);
+      const updated = await channel.update!(target, delivered.ref!, {
+        ...message,
+        type: 'matter.completed',
+        handler: { id: 'h-2', name: '王五' },
+        actions: [],
+      });
+
+      const [request] = vendor.requestsTo('PUT', CARD);
+      expect(request!.headers['x-acs-dingtalk-access-token']).toBe('at-1');
+      expect(request!.body).toEqual({
+        outTrackId: delivered.ref!.outTrackId,
+        cardData: { cardParamMap: { status: 'Completed by 王五', actionable: 'false', completeToken: '' } },
+        cardOptions: { updateCardDataByKey: true },
+      });
+      expect(updated).toEqual({ ok: true, httpStatus: 200, retryable: false });
+      expect(vendor.requestsTo('POST', RECALL)).toHaveLength(0);
+    });
+
+    it('still recalls an action card sent before the template was configured', async () => {
+      vendor.on('POST', TOKEN, token('at-1')).on('POST', RECALL, { json: { errcode: 0, errmsg: 'ok' } });
+      const updated = await carded().update!(target, { taskId: '256271667526' }, message);
+      expect(vendor.requestsTo('POST', RECALL)[0]!.body).toEqual({
+        agent_id: 2839445214,
+        msg_task_id: 256271667526,
+      });
+      expect(vendor.requestsTo('PUT', CARD)).toHaveLength(0);
+      expect(updated.ok).toBe(true);
+    });
+
+    it.each([
+      [400, 'param.error', false],
+      [403, 'Forbidden.AccessDenied.AccessTokenPermissionDenied', false],
+      [503, 'ServiceUnavailable', true],
+    ])('maps a card send answered %i %s to retryable=%s', async (status, code, retryable) => {
+      vendor
+        .on('POST', TOKEN, token('at-1'))
+        .on('POST', CARD_SEND, { status, json: { code, message: '参数错误', requestid: 'r' } });
+      expect(await carded().send(target, message)).toEqual({
+        ok: false,
+        httpStatus: status,
+        error: `dingtalk answered ${status}: ${code}`,
+        retryable,
+      });
+    });
   });
 });

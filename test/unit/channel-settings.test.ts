@@ -7,6 +7,11 @@ import {
 
 const AES_KEY = 'a'.repeat(43);
 const WECOM_APP = { WECOM_CORP_ID: 'ww1', WECOM_APP_SECRET: 's', WECOM_AGENT_ID: '1000002' };
+const DINGTALK_APP = {
+  DINGTALK_APP_KEY: 'dingkey',
+  DINGTALK_APP_SECRET: 's',
+  DINGTALK_AGENT_ID: '2839445214',
+};
 
 describe('channel settings from configuration', () => {
   it('with nothing set, offers the channels that carry their own address and secret', () => {
@@ -84,13 +89,31 @@ describe('channel settings from configuration', () => {
       { ...WECOM_APP, WECOM_CALLBACK_TOKEN: 't', WECOM_ENCODING_AES_KEY: 'too-short' },
       'WECOM_ENCODING_AES_KEY must be 43 letters and digits',
     ],
+    [
+      { DINGTALK_CALLBACK_TOKEN: 't', DINGTALK_CALLBACK_AES_KEY: AES_KEY },
+      'DINGTALK_CALLBACK_TOKEN, DINGTALK_CALLBACK_AES_KEY set without DINGTALK_APP_KEY',
+    ],
+    [
+      { ...DINGTALK_APP, DINGTALK_CALLBACK_TOKEN: 't', DINGTALK_CALLBACK_AES_KEY: 'too-short' },
+      'DINGTALK_CALLBACK_AES_KEY must be 43 letters and digits',
+    ],
+    [{ DINGTALK_CARD_TEMPLATE_ID: 'tpl' }, 'DINGTALK_CARD_TEMPLATE_ID set without DINGTALK_APP_KEY'],
+    [
+      { ...DINGTALK_APP, DINGTALK_CARD_CALLBACK_ROUTE_KEY: 'route' },
+      'DINGTALK_CARD_CALLBACK_ROUTE_KEY set without DINGTALK_CARD_TEMPLATE_ID',
+    ],
   ])('refuses half or malformed credentials: %j', (env, message) => {
     expect(() => channelSettingsFrom(env, 5000)).toThrow(ChannelSettingsError);
     expect(() => channelSettingsFrom(env, 5000)).toThrow(message);
   });
 
   it('has no callback routes until their secrets are set', () => {
-    expect(channelSettingsFrom({}, 5000).callbacks).toEqual({ slack: null, wecom: null, feishu: null });
+    expect(channelSettingsFrom({}, 5000).callbacks).toEqual({
+      slack: null,
+      wecom: null,
+      feishu: null,
+      dingtalk: null,
+    });
   });
 
   it('reads the callback secrets: Slack signing secret, WeCom token and key with the CorpID, either Feishu key', () => {
@@ -108,10 +131,27 @@ describe('channel settings from configuration', () => {
       slack: { signingSecret: 'slack-signing' },
       wecom: { token: 'wecom-token', encodingAesKey: AES_KEY, corpId: 'ww1' },
       feishu: { encryptKey: null, verificationToken: 'feishu-token' },
+      dingtalk: null,
     });
     expect(channelSettingsFrom({ FEISHU_ENCRYPT_KEY: 'k' }, 5000).callbacks.feishu).toEqual({
       encryptKey: 'k',
       verificationToken: null,
     });
+  });
+
+  it('reads the DingTalk card template and route key, and the callback token and key with the AppKey', () => {
+    const s = channelSettingsFrom(
+      {
+        ...DINGTALK_APP,
+        DINGTALK_CARD_TEMPLATE_ID: 'tpl-matter.schema',
+        DINGTALK_CARD_CALLBACK_ROUTE_KEY: 'matterflow',
+        DINGTALK_CALLBACK_TOKEN: 'ding-token',
+        DINGTALK_CALLBACK_AES_KEY: AES_KEY,
+      },
+      5000,
+    );
+    expect(s.dingtalk?.card).toEqual({ templateId: 'tpl-matter.schema', callbackRouteKey: 'matterflow' });
+    expect(s.callbacks.dingtalk).toEqual({ token: 'ding-token', aesKey: AES_KEY, appKey: 'dingkey' });
+    expect(channelSettingsFrom(DINGTALK_APP, 5000).dingtalk?.card).toBeNull();
   });
 });

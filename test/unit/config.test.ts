@@ -49,7 +49,7 @@ describe('loadConfig', () => {
         feishu: null,
         feishuBaseUrl: 'https://open.feishu.cn',
         slack: null,
-        callbacks: { slack: null, wecom: null, feishu: null },
+        callbacks: { slack: null, wecom: null, feishu: null, dingtalk: null },
       },
       adminToken: undefined,
       linkSecret: LINK_SECRET,
