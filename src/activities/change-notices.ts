@@ -6,7 +6,7 @@ import { getHandler } from '../db/handlers.js';
 import { getMatter } from '../db/matters.js';
 import { claimNotification } from '../db/notifications.js';
 import type { DeliveryReport } from './contracts.js';
-import { pickChannel, sendClaimed } from './delivery.js';
+import { deliverAlongChannels } from './delivery.js';
 import type { ResolvedDeps } from './index.js';
 import { activityLog } from './log.js';
 
@@ -69,44 +69,39 @@ export function createChangeNoticeActivities(deps: ResolvedDeps) {
         await claimNotification(sql, { ...keyBase, channelType: null, address: null }, 'no_recipient');
         return 'no-recipient';
       }
-      const target = pickChannel(channels, recipient);
-      if (!target) {
-        await claimNotification(sql, { ...keyBase, channelType: null, address: null }, 'no_channel');
-        return 'no-channel';
-      }
-      const notification = await claimNotification(
-        sql,
-        { ...keyBase, channelType: target.type, address: target.address },
-        'pending',
-      );
-      if (notification.status === 'delivered') return 'already-delivered';
-
       const matter = cr.matterId ? await getMatter(sql, cr.matterId) : null;
-      const message: OutboundMessage = {
-        type,
-        matter: matter ? matterViewOf(matter) : viewOfProposal(cr),
-        handler: { id: recipient.id, name: recipient.name },
-        actions: [],
-        idempotencyKey: keyBase.idempotencyKey,
-        data: {
-          outcome: cr.status,
-          role: input.role,
-          changeRequestId: cr.id,
-          kind: cr.kind,
-          makerId: cr.makerId,
-          reviewerId: cr.reviewerId,
-          comment: cr.reviewComment,
-          reason: cr.reason,
-          diff: cr.diff,
-          effectiveAt: cr.effectiveAt?.toISOString() ?? null,
-          failure: cr.failure,
-        },
-      };
       const log = activityLog(deps.log, { matterId: cr.matterId, changeRequestId: cr.id });
-      return sendClaimed(sql, channels, notification.id, target, message, recipient.id, {
-        log,
-        metrics: deps.metrics,
-      });
+      return deliverAlongChannels(
+        sql,
+        channels,
+        {
+          recipient,
+          allowed: null,
+          baseKey: keyBase.idempotencyKey,
+          claim: (record, status) => claimNotification(sql, { ...keyBase, ...record }, status),
+          message: async (idempotencyKey, to) => ({
+            type,
+            matter: matter ? matterViewOf(matter) : viewOfProposal(cr),
+            handler: { id: to.id, name: to.name },
+            actions: [],
+            idempotencyKey,
+            data: {
+              outcome: cr.status,
+              role: input.role,
+              changeRequestId: cr.id,
+              kind: cr.kind,
+              makerId: cr.makerId,
+              reviewerId: cr.reviewerId,
+              comment: cr.reviewComment,
+              reason: cr.reason,
+              diff: cr.diff,
+              effectiveAt: cr.effectiveAt?.toISOString() ?? null,
+              failure: cr.failure,
+            },
+          }),
+        },
+        { log, metrics: deps.metrics },
+      );
     },
   };
 }

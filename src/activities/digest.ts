@@ -4,11 +4,11 @@ import { matterViewOf } from '../channels/matter-view.js';
 import { gatherDigest } from '../db/digests.js';
 import { getHandler } from '../db/handlers.js';
 import { mattersByIds } from '../db/matters.js';
-import { claimNotification, notificationStatus } from '../db/notifications.js';
+import { anyDelivered, claimNotification } from '../db/notifications.js';
 import { digestWorkflowId, reminderHeldSignal } from '../workflows/messages.js';
 import type { reminderDigestWorkflow } from '../workflows/reminder-digest.js';
 import type { DeliveryReport } from './contracts.js';
-import { pickChannel, sendClaimed } from './delivery.js';
+import { channelKeys, deliverAlongChannels } from './delivery.js';
 import type { ActivityDeps, ResolvedDeps } from './index.js';
 import { activityLog } from './log.js';
 
@@ -27,9 +27,11 @@ export function createDigestActivities(deps: ResolvedDeps) {
     /** Sends the recipient one message listing the open matters whose reminders their cap held back. */
     async sendReminderDigest(input: DigestRequest): Promise<DeliveryReport | 'nothing-held'> {
       const { recipientId, digestKey } = input;
-      const status = await notificationStatus(sql, digestKey);
-      if (status === 'delivered') return 'already-delivered';
       const recipient = await getHandler(sql, recipientId);
+      // Once sent, on any channel, nothing more is folded into it: a reminder held back since waits for the next.
+      if (await anyDelivered(sql, channelKeys(digestKey, recipient?.channels.length ?? 0))) {
+        return 'already-delivered';
+      }
       const folded = await gatherDigest(sql, recipientId, digestKey);
       const counts = new Map(folded.map((f) => [f.matterId, f]));
       const open = (await mattersByIds(sql, [...counts.keys()]))
@@ -41,17 +43,6 @@ export function createDigestActivities(deps: ResolvedDeps) {
             (PRIORITY_RANK[a.priority] ?? 9) - (PRIORITY_RANK[b.priority] ?? 9),
         );
       if (open.length === 0) return 'nothing-held';
-      const key = { idempotencyKey: digestKey, type: 'reminder.digest', recipientId, digest: true as const };
-      const target = recipient && pickChannel(channels, recipient);
-      if (!recipient || !target) {
-        await claimNotification(sql, { ...key, channelType: null, address: null }, 'no_channel');
-        return 'no-channel';
-      }
-      const notification = await claimNotification(
-        sql,
-        { ...key, channelType: target.type, address: target.address },
-        'pending',
-      );
       const held = open.map((m) => ({
         id: m.id,
         title: m.title,
@@ -61,25 +52,33 @@ export function createDigestActivities(deps: ResolvedDeps) {
         reminders: counts.get(m.id)?.reminders ?? 0,
         escalations: counts.get(m.id)?.escalations ?? 0,
       }));
-      const message: OutboundMessage = {
-        type: 'reminder.digest',
-        // The most pressing matter leads, for channels that show one matter per message.
-        matter: matterViewOf(open[0]!),
-        handler: { id: recipient.id, name: recipient.name },
-        actions: [],
-        idempotencyKey: digestKey,
-        data: {
-          digest: {
-            reminders: held.reduce((n, m) => n + m.reminders + m.escalations, 0),
-            matters: held,
-          },
-        },
-      };
       const log = activityLog(deps.log, { recipientId, digestKey });
-      return sendClaimed(sql, channels, notification.id, target, message, recipientId, {
-        log,
-        metrics: deps.metrics,
-      });
+      return deliverAlongChannels(
+        sql,
+        channels,
+        {
+          recipient,
+          allowed: null,
+          baseKey: digestKey,
+          claim: (record, status) =>
+            claimNotification(sql, { ...record, type: 'reminder.digest', recipientId, digest: true }, status),
+          message: async (idempotencyKey, to) => ({
+            type: 'reminder.digest',
+            // The most pressing matter leads, for channels that show one matter per message.
+            matter: matterViewOf(open[0]!),
+            handler: { id: to.id, name: to.name },
+            actions: [],
+            idempotencyKey,
+            data: {
+              digest: {
+                reminders: held.reduce((n, m) => n + m.reminders + m.escalations, 0),
+                matters: held,
+              },
+            },
+          }),
+        },
+        { log, metrics: deps.metrics },
+      );
     },
   };
 }

@@ -10,7 +10,7 @@ import { actingFor } from '../db/delegations.js';
 import { recordMatterEvent } from '../db/events.js';
 import { activeMembers, getGroup } from '../db/groups.js';
 import { getHandler, quietHoursOf } from '../db/handlers.js';
-import { claimNotification, type NotificationStatus } from '../db/notifications.js';
+import { claimNotification } from '../db/notifications.js';
 import { claimCappedReminder } from '../db/reminder-caps.js';
 import { ROUND_THE_CLOCK } from '../domain/calendar.js';
 import type { PlanningContext } from '../domain/planner.js';
@@ -28,7 +28,7 @@ import type {
 } from './contracts.js';
 import { isThrottled } from './contracts.js';
 import { createConvergeActivities } from './converge.js';
-import { attemptSend, channelsFor, type SendObserver, sendClaimed } from './delivery.js';
+import { deliverAlongChannels, type SendObserver, sendClaimed } from './delivery.js';
 import { createDigestActivities } from './digest.js';
 import { activityLog } from './log.js';
 
@@ -135,65 +135,31 @@ export function createActivities(given: ActivityDeps) {
     };
   }
 
-  /**
-   * Tries the recipient's channels in order: one that fails for good (refused, or out of retries) hands
-   * the notice to the next, each with a delivery record of its own.
-   */
+  /** The notice to one recipient, along their channels; a reminder over their cap waits for their digest. */
   async function deliverTo(input: DeliverNoticeInput, to: Recipient, log: Logger): Promise<DeliveryReport> {
     const { recipientId, onBehalfOf } = to;
-    const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf };
+    const keyBase = { matterId: input.state.id, seq: input.seq, type: input.type, onBehalfOf, recipientId };
     const recipient = await getHandler(sql, recipientId);
-    const targets = recipient ? channelsFor(channels, recipient, input.channels ?? null) : [];
-    const baseKey = `${input.workflowId}:${input.seq}:${recipientId}`;
-    if (!recipient || targets.length === 0) {
-      await claimNotification(
-        sql,
-        { ...keyBase, idempotencyKey: baseKey, recipientId, channelType: null, address: null },
-        'no_channel',
-      );
-      return 'no-channel';
-    }
     const capped = isCappedType(input.type) && !input.state.reminderRule?.urgent;
-    const failures: string[] = [];
-    for (const [index, target] of targets.entries()) {
-      const idempotencyKey = index === 0 ? baseKey : `${baseKey}#${index}`;
-      const key = {
-        ...keyBase,
-        idempotencyKey,
-        recipientId,
-        channelType: target.type,
-        address: target.address,
-      };
-      // A fallback carries the same reminder: the cap was judged on the first channel.
-      const notification: { id: number; status: NotificationStatus; digestAt?: Date | null } =
-        index === 0 && capped
-          ? await claimCappedReminder(sql, key, recipient.reminderCaps ?? deps.reminderCaps)
-          : await claimNotification(sql, key, 'pending');
-      if (notification.status === 'delivered') return 'already-delivered';
-      if (notification.status === 'digested') {
-        if (notification.digestAt) await deps.foldReminder(recipientId, notification.digestAt);
-        return 'digested';
-      }
-      if (notification.status === 'failed') {
-        failures.push(`${target.type}: failed before`);
-        continue;
-      }
-      const message = await messageFor(input, recipient, onBehalfOf, idempotencyKey);
-      const sent = await attemptSend(sql, channels, notification.id, target, message, { log, metrics });
-      if (sent === 'delivered' || isThrottled(sent)) return sent;
-      if (!sent.final) {
-        throw ApplicationFailure.create({
-          type: 'DELIVERY_FAILED',
-          message: `delivery to ${recipientId} failed: ${sent.failed}`,
-        });
-      }
-      failures.push(sent.failed);
-    }
-    throw ApplicationFailure.create({
-      type: 'DELIVERY_FAILED',
-      message: `every channel of ${recipientId} failed: ${failures.join('; ')}`,
-      nonRetryable: true,
-    });
+    return deliverAlongChannels(
+      sql,
+      channels,
+      {
+        recipient,
+        allowed: input.channels ?? null,
+        baseKey: `${input.workflowId}:${input.seq}:${recipientId}`,
+        async claim(record, status, first) {
+          const key = { ...keyBase, ...record };
+          // A fallback carries the same reminder: the cap was judged on the first channel tried.
+          if (!(first && capped && recipient)) return claimNotification(sql, key, status);
+          const claimed = await claimCappedReminder(sql, key, recipient.reminderCaps ?? deps.reminderCaps);
+          if (claimed.digestAt) await deps.foldReminder(recipientId, claimed.digestAt);
+          return claimed;
+        },
+        message: (idempotencyKey, handler) => messageFor(input, handler, onBehalfOf, idempotencyKey),
+      },
+      { log, metrics },
+    );
   }
 
   /** An external subscriber: one signed POST through the webhook channel, keyed so a retry never repeats it. */

@@ -347,6 +347,9 @@ export const MatterDetail = Type.Composite([
         status: Type.String(),
         attempts: Type.Integer(),
         lastError: Nullable(Type.String()),
+        latencyMs: Nullable(
+          Type.Integer({ description: 'how long the latest attempt took the channel to answer or fail' }),
+        ),
         createdAt: DateTime,
         deliveredAt: Nullable(DateTime),
       }),

@@ -43,13 +43,12 @@ export async function claimNotification(
   return { id: Number(row.id), status: row.status };
 }
 
-export async function notificationStatus(
-  db: Queryable,
-  idempotencyKey: string,
-): Promise<NotificationStatus | null> {
-  const [row] = await db<{ status: NotificationStatus }[]>`
-    select status from notifications where idempotency_key = ${idempotencyKey}`;
-  return row?.status ?? null;
+/** Whether a notice went out under any of its keys (one per channel it may have been tried on). */
+export async function anyDelivered(db: Queryable, idempotencyKeys: string[]): Promise<boolean> {
+  const [row] = await db<{ delivered: boolean }[]>`
+    select exists (select 1 from notifications
+      where idempotency_key = any(${idempotencyKeys}) and status = 'delivered') as delivered`;
+  return row!.delivered;
 }
 
 export async function recordAttempt(
@@ -62,11 +61,14 @@ export async function recordAttempt(
     error?: string;
     final: boolean;
     ref?: Record<string, string>;
+    /** How long the channel's send took, to its answer or its failure. */
+    latencyMs: number;
   },
 ): Promise<void> {
   await db`
-    insert into notification_attempts (notification_id, attempt, ok, http_status, error)
-    values (${id}, ${attempt}, ${outcome.ok}, ${outcome.httpStatus ?? null}, ${outcome.error ?? null})
+    insert into notification_attempts (notification_id, attempt, ok, http_status, error, latency_ms)
+    values (${id}, ${attempt}, ${outcome.ok}, ${outcome.httpStatus ?? null}, ${outcome.error ?? null},
+      ${outcome.latencyMs})
     on conflict (notification_id, attempt) do nothing`;
   const status: NotificationStatus = outcome.ok ? 'delivered' : outcome.final ? 'failed' : 'pending';
   await db`
@@ -89,6 +91,8 @@ export interface NotificationRow {
   status: NotificationStatus;
   attempts: number;
   lastError: string | null;
+  /** The latest attempt's; null before any attempt, or for one logged before latencies were. */
+  latencyMs: number | null;
   createdAt: Date;
   deliveredAt: Date | null;
 }
@@ -97,8 +101,10 @@ export async function listNotifications(db: Queryable, matterId: string): Promis
   return [
     ...(await db<NotificationRow[]>`
       select seq, type, recipient_id as "recipientId", on_behalf_of as "onBehalfOf", channel_type as "channelType", status, attempts,
-        last_error as "lastError", created_at as "createdAt", delivered_at as "deliveredAt"
-      from notifications where matter_id = ${matterId} order by seq, id`),
+        last_error as "lastError", created_at as "createdAt", delivered_at as "deliveredAt",
+        (select a.latency_ms from notification_attempts a where a.notification_id = n.id
+          order by a.attempt desc limit 1) as "latencyMs"
+      from notifications n where matter_id = ${matterId} order by seq, id`),
   ];
 }
 
