@@ -9,10 +9,11 @@ import { waitForSendSlot } from './delivery.js';
 import type { ActivityDeps } from './index.js';
 
 export interface ConvergeInput {
-  /** The event that closed the matter's cards: completed, transferred or cancelled. */
+  /** The event that closed the matter's cards: completed, transferred, handed back, returned or cancelled. */
   type: MatterEventType;
   actorId: string | null;
   occurredAt: string;
+  /** As the event left it; its seq is the event's, so later notices (the new holder's card) are not touched. */
   state: MatterState;
   data: Record<string, unknown>;
 }
@@ -20,14 +21,24 @@ export interface ConvergeInput {
 export function createConvergeActivities(deps: ActivityDeps) {
   const { sql, channels } = deps;
 
+  /** By name where the handler is known; an id no longer on record still says who. */
+  async function person(id: string | null): Promise<{ id: string; name: string } | null> {
+    if (id === null) return null;
+    const found = await getHandler(sql, id);
+    return { id, name: found?.name ?? id };
+  }
+
   return {
     /**
      * Brings every card already sent about the matter up to date with its outcome, where the vendor lets
      * a sent message be edited; the others' links land on a page that says what happened.
      */
     async convergeMessages(input: ConvergeInput): Promise<'converged' | Throttled> {
-      const cards = await cardsToConverge(sql, input.state.id);
-      const actor = input.actorId ? await getHandler(sql, input.actorId) : null;
+      const cards = await cardsToConverge(sql, input.state.id, input.state.seq);
+      const actor = await person(input.actorId);
+      const to = typeof input.data.to === 'string' ? await person(input.data.to) : null;
+      // WeCom names `handler` in the few words it shows: whom the matter went to, else who settled it.
+      const subject = to ?? actor;
       const failures: string[] = [];
       for (const card of cards) {
         const channel = channels.get(card.channelType);
@@ -38,15 +49,15 @@ export function createConvergeActivities(deps: ActivityDeps) {
         const message: OutboundMessage = {
           type: input.type,
           matter: matterViewOf(input.state),
-          handler: { id: actor?.id ?? input.actorId ?? '', name: actor?.name ?? input.actorId ?? '' },
+          handler: subject ?? { id: '', name: '' },
           actions: [],
           idempotencyKey: `converge:${card.id}`,
           data: {
             ...input.data,
             outcome: describeOutcome({
               type: input.type,
-              by: actor?.name ?? input.actorId,
-              to: typeof input.data.to === 'string' ? input.data.to : null,
+              by: actor?.name ?? null,
+              to: to?.name ?? null,
               at: input.occurredAt,
             }),
             at: input.occurredAt,

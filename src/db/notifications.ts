@@ -117,8 +117,16 @@ export interface SentCard {
   settings: Record<string, unknown>;
 }
 
-/** Messages about the matter that a vendor can still edit and that do not yet show its outcome. */
-export async function cardsToConverge(db: Queryable, matterId: string): Promise<SentCard[]> {
+/**
+ * Messages about the matter that a vendor can still edit and that do not yet show its outcome: those sent for
+ * events before the converging one (`beforeSeq`). Its own notices say the outcome already, and a transfer's
+ * is the new holder's card, sent beside the convergence and still live.
+ */
+export async function cardsToConverge(
+  db: Queryable,
+  matterId: string,
+  beforeSeq: number,
+): Promise<SentCard[]> {
   return [
     ...(await db<SentCard[]>`
       select n.id::int as id, n.channel_type as "channelType", n.address, n.recipient_id as "recipientId",
@@ -127,7 +135,7 @@ export async function cardsToConverge(db: Queryable, matterId: string): Promise<
       left join handler_channels c
         on c.handler_id = n.recipient_id and c.type = n.channel_type and c.address = n.address
       where n.matter_id = ${matterId} and n.status = 'delivered' and n.vendor_ref is not null
-        and n.converged_at is null
+        and n.converged_at is null and n.seq < ${beforeSeq}
       order by n.id`),
   ];
 }

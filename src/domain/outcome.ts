@@ -15,13 +15,14 @@ const VERBS: Record<string, string> = {
   'matter.cancelled': 'Cancelled',
   'matter.claimed': 'Claimed',
   'matter.released': 'Released to the group',
+  'matter.returned': 'Returned to its source',
 };
 
 export interface Outcome {
   type: string;
   /** The person who acted, by name where known. */
   by: string | null;
-  /** For a transfer, whom the matter went to. */
+  /** For a transfer or a hand-back, whom the matter went to, by name where known. */
   to?: string | null;
   at: Date | string;
 }
