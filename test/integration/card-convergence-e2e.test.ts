@@ -2,10 +2,12 @@
  * Cards converge end to end: the whole stack (API, worker, Temporal, Postgres) with a real prosody server
  * and loopback stand-ins for Slack, WeCom and Feishu. A matter offered to a group reaches every member on
  * their own channel; one member claims it and completes it from her XMPP client, and every card the
- * vendors let us edit is then brought up to date with the outcome, once.
+ * vendors let us edit is then brought up to date with the outcome, once. A matter that changes hands, or is
+ * cancelled, has its earlier cards brought up to date the same way, and the new holder's card left live.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { cancelByApprovedDelete } from '../support/change-requests.js';
 import { FakeVendor, type VendorRequest } from '../support/fake-vendor.js';
 import { type Prosody, startProsody } from '../support/prosody.js';
 import { call, createHandler, eventually, issueToken, startStack, type TestStack } from '../support/stack.js';
@@ -39,6 +41,7 @@ let feishu: FakeVendor;
 let stack: TestStack;
 let source: string;
 let manager: string;
+let reviewer: string;
 let alicesPhone: Person;
 
 /** Fresh scripts and an empty record at every fake for each test; the stack keeps its tokens cached. */
@@ -97,6 +100,7 @@ beforeAll(async () => {
   });
   source = await issueToken(stack, SOURCE, 'source');
   manager = await issueToken(stack, `mgr-${SOURCE}`, 'manager');
+  reviewer = await issueToken(stack, `rev-${SOURCE}`, 'reviewer');
   alicesPhone = await new Person(prosody, ALICE).start();
 }, 180_000);
 
@@ -276,5 +280,106 @@ describe('cards converge after a group matter is completed over XMPP', () => {
       response_code: WECOM_RESPONSE_CODE,
       button: { replace_name: 'Completed by Alice' },
     });
+  });
+});
+
+/** A matter pushed by the source straight to one handler. */
+async function pushTo(handlerId: string, title: string): Promise<string> {
+  const pushed = await call(stack, 'POST', '/v1/matters', {
+    token: source,
+    body: { source: SOURCE, externalId: randomUUID(), title, handlerId },
+  });
+  expect(pushed.status, JSON.stringify(pushed.body)).toBe(201);
+  return pushed.body.id;
+}
+
+async function act(token: string, id: string, action: string, body: object): Promise<void> {
+  const res = await call(stack, 'POST', `/v1/matters/${id}/${action}`, { token, body });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+}
+
+describe('cards converge when a matter changes hands or is cancelled', () => {
+  it('greys the old holder’s WeCom card out naming the new holder, patches the Feishu card handed back naming whom it went back to, and leaves each fresh card live', async () => {
+    wecom.on(
+      'POST',
+      WECOM_SEND,
+      ...['rc-assigned', 'rc-handed-back'].map((code) => ({
+        json: { errcode: 0, errmsg: 'ok', invaliduser: '', msgid: `msg-${code}`, response_code: code },
+      })),
+    );
+    const zhang = await member('张三', { type: 'wecom', address: WECOM_USER });
+    const li = await member('李四', { type: 'feishu', address: FEISHU_USER });
+    const title = `Check collateral ${randomUUID().slice(0, 6)}`;
+    const id = await pushTo(zhang.id, title);
+    await arrived(() => wecom.requestsTo('POST', WECOM_SEND), 'the WeCom card for 张三');
+
+    await act(zhang.token, id, 'transfer', { toHandlerId: li.id, reason: 'their branch' });
+    const [transferred] = await arrived(
+      () => wecom.requestsTo('POST', WECOM_UPDATE),
+      'the WeCom card update',
+    );
+    expect(transferred!.query).toEqual({ access_token: 'wecom-tok-1' });
+    expect(transferred!.body).toEqual({
+      userids: [WECOM_USER],
+      agentid: Number(WECOM_AGENT_ID),
+      response_code: 'rc-assigned',
+      button: { replace_name: 'Transferred to 李四' },
+    });
+    const [liCard] = await arrived(() => feishu.requestsTo('POST', FEISHU_SEND), 'the Feishu card for 李四');
+    expect(JSON.stringify(JSON.parse(liCard!.body.content))).toContain('"button"');
+
+    await act(li.token, id, 'reject-transfer', { reason: 'not our branch' });
+    const [handedBack] = await arrived(() => feishu.requestsTo('PATCH', FEISHU_PATCH), 'the Feishu PATCH');
+    expect(handedBack!.headers.authorization).toBe('Bearer t-feishu-1');
+    expect(Object.keys(handedBack!.body)).toEqual(['content']);
+    const card = JSON.parse(handedBack!.body.content);
+    expect(card.header.template).toBe('grey');
+    expect(card.elements.map((e: { tag: string }) => e.tag)).toEqual(['markdown', 'note']);
+    expect(JSON.stringify(card)).not.toContain('"button"');
+    expect(card.elements[0].content).toContain('Handed back to 张三 by 李四');
+    await eventually(
+      async () => wecom.requestsTo('POST', WECOM_SEND).length === 2,
+      'the card handing it back',
+    );
+
+    // Completing it converges the card that handed it back, and the run ends with every update made.
+    await act(zhang.token, id, 'complete', { comment: 'collateral checked' });
+    await runEnded(id);
+
+    expect(
+      wecom.requestsTo('POST', WECOM_UPDATE).map((r) => r.body.response_code),
+      seen(),
+    ).toEqual(['rc-assigned', 'rc-handed-back']);
+    expect(wecom.requestsTo('POST', WECOM_UPDATE)[1]!.body.button).toEqual({
+      replace_name: 'Completed by 张三',
+    });
+    expect(feishu.requestsTo('PATCH', FEISHU_PATCH), seen()).toHaveLength(1);
+    expect(feishu.requestsTo('POST', FEISHU_SEND)).toHaveLength(1);
+  });
+
+  it('replaces the holder’s Slack card saying who cancelled it when an approved delete cancels the matter, and leaves the cancellation notice as sent', async () => {
+    const cancelNotice = { channel: SLACK_POSTED.channel, ts: '1503435999.000300' };
+    slack.on(
+      'POST',
+      SLACK_POST,
+      { json: { ok: true, ...SLACK_POSTED, message: {} } },
+      { json: { ok: true, ...cancelNotice, message: {} } },
+    );
+    const sam = await member('Sam Slack', { type: 'slack', address: SLACK_USER });
+    const title = `Check collateral ${randomUUID().slice(0, 6)}`;
+    const id = await pushTo(sam.id, title);
+    await arrived(() => slack.requestsTo('POST', SLACK_POST), 'the Slack post');
+
+    await cancelByApprovedDelete(stack, { manager, reviewer }, id, 'raised twice');
+    await runEnded(id);
+
+    expect(slack.requestsTo('POST', SLACK_POST), seen()).toHaveLength(2);
+    const updates = slack.requestsTo('POST', SLACK_UPDATE);
+    expect(updates, seen()).toHaveLength(1);
+    expect(updates[0]!.headers.authorization).toBe('Bearer xoxb-test-token');
+    expect(updates[0]!.body).toMatchObject({ ...SLACK_POSTED, text: `Matter cancelled: ${title}` });
+    const blocks = JSON.stringify(updates[0]!.body.blocks);
+    expect(blocks).not.toContain('"actions"');
+    expect(blocks).toContain(`Cancelled by mgr-${SOURCE}`);
   });
 });
