@@ -126,7 +126,18 @@ export function changeService({
       if (cr.kind === 'add') {
         const body = cr.proposed as unknown as MatterInputBody;
         const created = await matters.create(body, cr.makerId, { startAt: later });
-        return await markApplied(sql, cr.id, { matterId: created.id });
+        // The new matter's own trail names only its maker: this row ties it to the review that let it in.
+        return await sql.begin(async (tx) => {
+          const applied = await markApplied(tx, cr.id, { matterId: created.id });
+          await audit(tx, {
+            actorId: reviewerId,
+            action: 'change_request.applied',
+            entityType: 'change_request',
+            entityId: cr.id,
+            after: { matterId: created.id },
+          });
+          return applied;
+        });
       }
       const change =
         cr.kind === 'modify'

@@ -5,6 +5,7 @@ import { call, createHandler, eventually, issueToken, startStack, type TestStack
 let stack: TestStack;
 let manager: string;
 let reviewer: string;
+let auditor: string;
 let handler: { id: string; token: string };
 const SOURCE = `ops-${randomUUID().slice(0, 6)}`;
 
@@ -12,6 +13,7 @@ beforeAll(async () => {
   stack = await startStack();
   manager = await issueToken(stack, 'mgr-wang', 'manager');
   reviewer = await issueToken(stack, 'rev-li', 'reviewer');
+  auditor = await issueToken(stack, 'aud-zhao', 'auditor');
   handler = await createHandler(stack);
 });
 afterAll(async () => stack?.close());
@@ -20,8 +22,32 @@ const propose = (body: unknown) => call(stack, 'POST', '/v1/change-requests', { 
 const approve = (id: string, token = reviewer) =>
   call(stack, 'POST', `/v1/change-requests/${id}/approve`, { token, body: { comment: 'checked' } });
 
-/** A matter that went through review, as managers' matters always do. */
-async function reviewedMatter(extra: Record<string, unknown> = {}): Promise<string> {
+const reject = (id: string, token = reviewer) =>
+  call(stack, 'POST', `/v1/change-requests/${id}/reject`, { token, body: { comment: 'title is fine' } });
+
+interface AuditItem {
+  action: string;
+  actorId: string;
+  reason: string | null;
+  before: Record<string, any> | null;
+  after: Record<string, any> | null;
+  data: Record<string, any>;
+  at: string;
+}
+
+/** An entity's audit rows in chain order, as an auditor reads them. */
+async function trailOf(entityId: string): Promise<AuditItem[]> {
+  const res = await call(stack, 'GET', `/v1/audit?entityId=${entityId}&limit=500`, { token: auditor });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  return res.body.items;
+}
+
+/** A matter's audit row for an event, once the event is recorded. */
+const matterRow = (matterId: string, find: (row: AuditItem) => boolean, what: string) =>
+  eventually(async () => (await trailOf(matterId)).find(find), what);
+
+/** A manager's proposal of a new matter; the change request's id. */
+async function proposedMatter(extra: Record<string, unknown> = {}): Promise<string> {
   const proposed = await propose({
     kind: 'add',
     reason: 'monthly control',
@@ -34,7 +60,12 @@ async function reviewedMatter(extra: Record<string, unknown> = {}): Promise<stri
     },
   });
   expect(proposed.status, JSON.stringify(proposed.body)).toBe(201);
-  const approved = await approve(proposed.body.id);
+  return proposed.body.id;
+}
+
+/** A matter that went through review, as managers' matters always do. */
+async function reviewedMatter(extra: Record<string, unknown> = {}): Promise<string> {
+  const approved = await approve(await proposedMatter(extra));
   expect(approved.status, JSON.stringify(approved.body)).toBe(200);
   return approved.body.matterId;
 }
@@ -274,5 +305,185 @@ describe('maker-checker review of managers’ changes', () => {
     const closed = await propose({ kind: 'delete', matterId, reason: 'x' });
     expect(closed.status).toBe(409);
     expect(closed.body.error.code).toBe('MATTER_NOT_OPEN');
+  });
+
+  it('audits each approval with its reviewer, and each change it makes to the matter before and after', async () => {
+    /** Approves a change to the matter, whose own trail then holds its maker's request and the approval. */
+    const approvedAsTrailed = async (id: string) => {
+      expect((await approve(id)).status).toBe(200);
+      expect((await trailOf(id)).map((r) => [r.action, r.actorId])).toEqual([
+        ['change_request.created', 'mgr-wang'],
+        ['change_request.approved', 'rev-li'],
+      ]);
+    };
+    const farDue = new Date(Date.now() + 24 * 3600_000);
+    const added = await proposedMatter({ dueAt: farDue.toISOString() });
+    const matterId = (await approve(added)).body.matterId as string;
+    const addTrail = await trailOf(added);
+    expect(addTrail.map((r) => [r.action, r.actorId])).toEqual([
+      ['change_request.created', 'mgr-wang'],
+      ['change_request.approved', 'rev-li'],
+      ['change_request.applied', 'rev-li'],
+    ]);
+    expect(addTrail[1]!.reason).toBe('checked');
+    expect(addTrail[2]!.after).toEqual({ matterId });
+    const assigned = await matterRow(matterId, (r) => r.action === 'matter.assigned', 'the assignment');
+    expect(assigned).toMatchObject({
+      actorId: 'mgr-wang',
+      after: { title: 'Check vault ledger', handlerId: handler.id, status: 'open' },
+    });
+
+    const newDue = new Date(Date.now() + 12 * 3600_000);
+    const due = await propose({
+      kind: 'modify',
+      matterId,
+      reason: 'deadline moved',
+      changes: { dueAt: newDue.toISOString() },
+    });
+    await approvedAsTrailed(due.body.id);
+    const moved = await matterRow(matterId, (r) => r.action === 'matter.modified', 'the new due time');
+    expect(moved).toMatchObject({
+      actorId: 'mgr-wang',
+      reason: 'deadline moved',
+      data: { review: { changeRequestId: due.body.id, approvedBy: 'rev-li' } },
+    });
+    expect(Date.parse(moved.before!.dueAt)).toBe(farDue.getTime());
+    expect(Date.parse(moved.after!.dueAt)).toBe(newDue.getTime());
+
+    const effectiveAt = new Date(Date.now() + 2500);
+    const renamed = await propose({
+      kind: 'modify',
+      matterId,
+      reason: 'new quarter',
+      effectiveAt: effectiveAt.toISOString(),
+      changes: { title: 'Check vault ledger (Q1)' },
+    });
+    await approvedAsTrailed(renamed.body.id);
+    const scheduled = await matterRow(matterId, (r) => r.action === 'change.scheduled', 'the held change');
+    expect(scheduled).toMatchObject({
+      actorId: 'mgr-wang',
+      reason: 'new quarter',
+      before: { title: 'Check vault ledger' },
+      after: { title: 'Check vault ledger' },
+      data: { changeRequestId: renamed.body.id, kind: 'modify', effectiveAt: effectiveAt.toISOString() },
+    });
+    const atItsTime = await matterRow(
+      matterId,
+      (r) => r.action === 'matter.modified' && r.data.review?.changeRequestId === renamed.body.id,
+      'the renaming at its effective time',
+    );
+    expect(atItsTime).toMatchObject({
+      actorId: 'mgr-wang',
+      reason: 'new quarter',
+      before: { title: 'Check vault ledger' },
+      after: { title: 'Check vault ledger (Q1)' },
+      data: { review: { approvedBy: 'rev-li' } },
+    });
+    expect(Date.parse(atItsTime.at)).toBeGreaterThanOrEqual(effectiveAt.getTime());
+
+    const removed = await propose({ kind: 'delete', matterId, reason: 'raised twice' });
+    await approvedAsTrailed(removed.body.id);
+    const cancelled = await matterRow(matterId, (r) => r.action === 'matter.cancelled', 'the cancellation');
+    expect(cancelled).toMatchObject({
+      actorId: 'mgr-wang',
+      reason: 'raised twice',
+      before: { status: 'open' },
+      after: { status: 'cancelled' },
+      data: { review: { changeRequestId: removed.body.id, approvedBy: 'rev-li' } },
+    });
+    expect((await trailOf(matterId)).map((r) => r.action)).toEqual([
+      'matter.assigned',
+      'matter.modified',
+      'change.scheduled',
+      'matter.modified',
+      'matter.cancelled',
+    ]);
+  });
+
+  it('audits a rejection with its reviewer and comment, and leaves the matter and its trail untouched', async () => {
+    const matterId = await reviewedMatter();
+    await matterRow(matterId, (r) => r.action === 'matter.assigned', 'the assignment');
+    const [before] = await stack.sql`select * from matters where id = ${matterId}`;
+    const proposed = await propose({
+      kind: 'modify',
+      matterId,
+      reason: 'rename',
+      changes: { title: 'Renamed' },
+    });
+    expect((await reject(proposed.body.id)).status).toBe(200);
+    expect(
+      (await trailOf(proposed.body.id)).map((r) => ({
+        action: r.action,
+        actorId: r.actorId,
+        reason: r.reason,
+      })),
+    ).toEqual([
+      { action: 'change_request.created', actorId: 'mgr-wang', reason: 'rename' },
+      { action: 'change_request.rejected', actorId: 'rev-li', reason: 'title is fine' },
+    ]);
+    expect((await trailOf(matterId)).map((r) => r.action)).toEqual(['matter.assigned']);
+    const [after] = await stack.sql`select * from matters where id = ${matterId}`;
+    expect(after).toEqual(before);
+  });
+
+  it('refuses the maker rejecting their own request as it refuses their approving it, and it stays pending', async () => {
+    const matterId = await reviewedMatter();
+    const proposed = await propose({ kind: 'delete', matterId, reason: 'not needed' });
+    const makerAsReviewer = await issueToken(stack, 'mgr-wang', 'reviewer');
+    const selfApproval = await approve(proposed.body.id, makerAsReviewer);
+    const selfRejection = await reject(proposed.body.id, makerAsReviewer);
+    expect(selfRejection.status).toBe(403);
+    expect(selfRejection.body.error).toEqual(selfApproval.body.error);
+    expect(selfRejection.body.error.message).toMatch(/maker/);
+    const cr = await call(stack, 'GET', `/v1/change-requests/${proposed.body.id}`, { token: reviewer });
+    expect(cr.body).toMatchObject({ status: 'pending', reviewerId: null });
+    expect((await trailOf(proposed.body.id)).map((r) => r.action)).toEqual(['change_request.created']);
+  });
+
+  it('an approved new handler gets the matter’s notice, and the old handler’s links no longer act', async () => {
+    const successor = await createHandler(stack);
+    const matterId = await reviewedMatter();
+    const first = await stack.receiver.waitFor(
+      (h) => h.body.matter.id === matterId && h.path.endsWith(handler.id),
+      'the first handler’s notice',
+    );
+    const oldLink = first.body.actions.find((a) => a.action === 'complete')!;
+    const proposed = await propose({
+      kind: 'modify',
+      matterId,
+      reason: 'moved to another desk',
+      changes: { handlerId: successor.id },
+    });
+    expect(proposed.body.diff.handlerId).toEqual({ from: handler.id, to: successor.id });
+    expect((await approve(proposed.body.id)).status).toBe(200);
+
+    const notice = await stack.receiver.waitFor(
+      (h) => h.body.matter.id === matterId && h.path.endsWith(successor.id),
+      'the new handler’s notice',
+    );
+    expect(notice.body).toMatchObject({ type: 'matter.assigned', matter: { handlerId: successor.id } });
+    expect(notice.body.actions.map((a) => a.action)).toContain('complete');
+    const dead = await fetch(oldLink.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({}),
+    });
+    const deadBody = await dead.text();
+    expect(dead.status, deadBody).toBe(410);
+    expect(JSON.parse(deadBody).error.code).toBe('LINK_REVOKED');
+    const byOld = await call(stack, 'POST', `/v1/matters/${matterId}/complete`, {
+      token: handler.token,
+      body: {},
+    });
+    expect(byOld.status).toBe(403);
+    const newLink = notice.body.actions.find((a) => a.action === 'complete')!;
+    const done = await fetch(newLink.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({}),
+    });
+    expect(done.status, await done.clone().text()).toBe(200);
+    const [row] = await stack.sql`select status, completed_by from matters where id = ${matterId}`;
+    expect(row).toEqual({ status: 'completed', completed_by: successor.id });
   });
 });
