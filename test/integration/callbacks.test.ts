@@ -1,10 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { wecomButtonKey } from '../../src/channels/wecom.js';
+import { verifyDingtalkCallback } from '../../src/security/inbound/dingtalk.js';
 import { encryptFeishu } from '../../src/security/inbound/feishu.js';
 import { call, createHandler, eventually, issueToken, startStack, type TestStack } from '../support/stack.js';
 import {
   feishuCardAction as cardAction,
+  type DingtalkApp,
+  dingtalkCardCallback,
+  dingtalkSigned,
   feishuSigned,
   nowS,
   slackBlockAction,
@@ -22,6 +26,9 @@ const WECOM_TOKEN = 'wecomCallbackToken';
 const WECOM_AES_KEY = 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C';
 const FEISHU_ENCRYPT_KEY = 'feishu-encrypt-key-for-tests';
 const FEISHU_VERIFICATION_TOKEN = 'feishu-verification-token';
+const DINGTALK_APP_KEY = 'dingcallbacktests';
+const DINGTALK_TOKEN = 'dingtalkCallbackToken';
+const DINGTALK_AES_KEY = 'Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7';
 /** Nothing listens here: a send to a vendor would fail on this machine instead of leaving it. */
 const DEAD_URL = 'http://127.0.0.1:1';
 const APP_CREDENTIALS = {
@@ -34,6 +41,11 @@ const APP_CREDENTIALS = {
   FEISHU_APP_ID: 'cli_callbacktests',
   FEISHU_APP_SECRET: 'feishu-app-secret',
   FEISHU_BASE_URL: DEAD_URL,
+  DINGTALK_APP_KEY,
+  DINGTALK_APP_SECRET: 'dingtalk-app-secret',
+  DINGTALK_AGENT_ID: '2839445214',
+  DINGTALK_OAPI_URL: DEAD_URL,
+  DINGTALK_API_URL: DEAD_URL,
 };
 
 interface Person {
@@ -43,6 +55,7 @@ interface Person {
   wecom: string;
   feishuUserId: string;
   feishuOpenId: string;
+  dingtalk: string;
 }
 
 interface Answer {
@@ -71,7 +84,7 @@ async function sourceSystem(stack: TestStack) {
   return { code, token: await issueToken(stack, code, 'source') };
 }
 
-/** A handler whose first channel is the test's webhook receiver (so notices and their links land there) and who also has Slack, WeCom and Feishu ids. */
+/** A handler whose first channel is the test's webhook receiver (so notices and their links land there) and who also has Slack, WeCom, Feishu and DingTalk ids. */
 async function person(stack: TestStack): Promise<Person> {
   const { id, token } = await createHandler(stack);
   const tag = randomUUID().replace(/-/g, '').slice(0, 10);
@@ -82,6 +95,7 @@ async function person(stack: TestStack): Promise<Person> {
     wecom: `WeCom.${tag}`,
     feishuUserId: `fs${tag}`,
     feishuOpenId: `ou_${tag}`,
+    dingtalk: `manager${tag}`,
   };
   const patched = await call(stack, 'PATCH', `/v1/handlers/${id}`, {
     token: stack.adminToken,
@@ -91,6 +105,7 @@ async function person(stack: TestStack): Promise<Person> {
         { type: 'slack', address: p.slack },
         { type: 'wecom', address: p.wecom },
         { type: 'feishu', address: p.feishuUserId },
+        { type: 'dingtalk', address: p.dingtalk },
       ],
     },
   });
@@ -186,15 +201,20 @@ const wecomRequest = (message: string, timestamp = nowS()) => wecomSigned(WECOM,
 const wecom = (stack: TestStack, request: { path: string; body: string }) =>
   post(stack, request.path, request.body, { 'content-type': 'text/xml' });
 
-/** The action link the matter's assignment notice carried for `action`, as WeCom's button key. */
-async function wecomKey(stack: TestStack, matterId: string, recipientId: string, action = 'complete') {
+/** The action link the matter's assignment notice carried for `action`. */
+async function noticeLink(stack: TestStack, matterId: string, recipientId: string, action: string) {
   const notice = await stack.receiver.waitFor(
     (h) => h.body.matter.id === matterId && h.body.type === 'matter.assigned' && h.path.endsWith(recipientId),
     `the assignment of ${matterId} at ${recipientId}`,
   );
   const link = notice.body.actions.find((a) => a.action === action);
   if (!link) throw new Error(`no ${action} link in ${JSON.stringify(notice.body.actions)}`);
-  return wecomButtonKey(link);
+  return link as { action: string; url: string };
+}
+
+/** The complete link of the matter's assignment notice, as WeCom's button key. */
+async function wecomKey(stack: TestStack, matterId: string, recipientId: string, action = 'complete') {
+  return wecomButtonKey(await noticeLink(stack, matterId, recipientId, action));
 }
 
 // --- Feishu ----------------------------------------------------------------------------------------
@@ -218,6 +238,37 @@ const feishuRequest = (payload: unknown, timestamp = nowS()) =>
 const feishu = (stack: TestStack, request: { body: string; headers: Record<string, string> }) =>
   post(stack, '/v1/callbacks/feishu', request.body, request.headers);
 
+// --- DingTalk --------------------------------------------------------------------------------------
+
+const DINGTALK: DingtalkApp = { appKey: DINGTALK_APP_KEY, token: DINGTALK_TOKEN, aesKey: DINGTALK_AES_KEY };
+
+/** The params the card's complete button posts: the action link's token, as the card was sent with it. */
+async function dingtalkComplete(stack: TestStack, matterId: string, recipientId: string) {
+  const { url } = await noticeLink(stack, matterId, recipientId, 'complete');
+  return { action: 'complete', token: url.slice(url.lastIndexOf('/') + 1) };
+}
+
+const dingtalkRequest = (payload: unknown, timestampMs = Date.now()) =>
+  dingtalkSigned(DINGTALK, payload, { timestampMs });
+
+const dingtalk = (stack: TestStack, request: { path: string; body: string }) =>
+  post(stack, request.path, request.body, { 'content-type': 'application/json' });
+
+/** DingTalk's reply check: signed with the token and decrypting to `success` for this app. */
+function expectEncryptedSuccess(answer: Answer) {
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+  const { msg_signature, timeStamp, nonce, encrypt } = answer.body;
+  const opened = verifyDingtalkCallback({
+    ...DINGTALK,
+    msgSignature: msg_signature,
+    timestamp: timeStamp,
+    nonce,
+    encrypt,
+    nowSeconds: Date.now() / 1000,
+  });
+  expect(opened).toMatchObject({ ok: true, message: 'success' });
+}
+
 // ---------------------------------------------------------------------------------------------------
 
 describe('vendor callbacks with every secret configured', () => {
@@ -235,6 +286,8 @@ describe('vendor callbacks with every secret configured', () => {
         WECOM_ENCODING_AES_KEY: WECOM_AES_KEY,
         FEISHU_ENCRYPT_KEY,
         FEISHU_VERIFICATION_TOKEN,
+        DINGTALK_CALLBACK_TOKEN: DINGTALK_TOKEN,
+        DINGTALK_CALLBACK_AES_KEY: DINGTALK_AES_KEY,
       },
     });
     source = await sourceSystem(stack);
@@ -524,6 +577,84 @@ describe('vendor callbacks with every secret configured', () => {
       expect(second.body.error.code).toBe('MATTER_NOT_OPEN');
     });
   });
+
+  describe('DingTalk', () => {
+    it('answers check_url with the encrypted, signed "success"', async () => {
+      expectEncryptedSuccess(await dingtalk(stack, dingtalkRequest({ EventType: 'check_url' })));
+    });
+
+    it('completes the matter through the action link in the card callback, as the handler with that DingTalk userId, and answers the encrypted success', async () => {
+      const id = await push(stack, source, alice.id);
+      const params = await dingtalkComplete(stack, id, alice.id);
+      const answer = await dingtalk(stack, dingtalkRequest(dingtalkCardCallback(alice.dingtalk, params)));
+      expectEncryptedSuccess(answer);
+      await completedBy(stack, id, alice.id);
+    });
+
+    it('refuses the same request sent again with 409 REPLAYED and records nothing more', async () => {
+      const id = await push(stack, source, alice.id);
+      const params = await dingtalkComplete(stack, id, alice.id);
+      const request = dingtalkRequest(dingtalkCardCallback(alice.dingtalk, params));
+      expectEncryptedSuccess(await dingtalk(stack, request));
+      await completedBy(stack, id, alice.id);
+      const again = await dingtalk(stack, request);
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('REPLAYED');
+      await completedOnce(stack, id);
+    });
+
+    it('refuses a body with one byte of its ciphertext changed with 401 BAD_SIGNATURE', async () => {
+      const id = await push(stack, source, alice.id);
+      const params = await dingtalkComplete(stack, id, alice.id);
+      const request = dingtalkRequest(dingtalkCardCallback(alice.dingtalk, params));
+      const answer = await dingtalk(stack, { ...request, body: tamper(request.body, request.encrypt) });
+      await refusedAndUnchanged(stack, id, answer, 401, 'BAD_SIGNATURE');
+    });
+
+    it('refuses a push signed with another token with 401 BAD_SIGNATURE', async () => {
+      const id = await push(stack, source, alice.id);
+      const params = await dingtalkComplete(stack, id, alice.id);
+      const forged = dingtalkSigned(DINGTALK, dingtalkCardCallback(alice.dingtalk, params), {
+        token: 'not-the-token',
+      });
+      await refusedAndUnchanged(stack, id, await dingtalk(stack, forged), 401, 'BAD_SIGNATURE');
+    });
+
+    it('refuses a push signed more than five minutes ago with 401 STALE_REQUEST', async () => {
+      const id = await push(stack, source, alice.id);
+      const params = await dingtalkComplete(stack, id, alice.id);
+      const request = dingtalkRequest(
+        dingtalkCardCallback(alice.dingtalk, params),
+        Date.now() - STALE_S * 1000,
+      );
+      await refusedAndUnchanged(stack, id, await dingtalk(stack, request), 401, 'STALE_REQUEST');
+    });
+
+    it('refuses a DingTalk user nobody in the directory has with 403 UNKNOWN_SENDER', async () => {
+      const id = await push(stack, source, alice.id);
+      const params = await dingtalkComplete(stack, id, alice.id);
+      const answer = await dingtalk(stack, dingtalkRequest(dingtalkCardCallback('nobody-here', params)));
+      await refusedAndUnchanged(stack, id, answer, 403, 'UNKNOWN_SENDER');
+    });
+
+    it("refuses a press of someone else's button with 403 NOT_YOUR_MATTER and leaves their link usable", async () => {
+      const id = await push(stack, source, alice.id);
+      const params = await dingtalkComplete(stack, id, alice.id);
+      const answer = await dingtalk(stack, dingtalkRequest(dingtalkCardCallback(bob.dingtalk, params)));
+      await refusedAndUnchanged(stack, id, answer, 403, 'NOT_YOUR_MATTER');
+      expectEncryptedSuccess(
+        await dingtalk(stack, dingtalkRequest(dingtalkCardCallback(alice.dingtalk, params))),
+      );
+      await completedBy(stack, id, alice.id);
+    });
+
+    it('answers the app’s other events with the encrypted success and acts on nothing', async () => {
+      const id = await push(stack, source, alice.id);
+      const event = { EventType: 'user_modify_org', UserId: [alice.dingtalk], TimeStamp: String(Date.now()) };
+      expectEncryptedSuccess(await dingtalk(stack, dingtalkRequest(event)));
+      expect((await matter(stack, id)).status).toBe('open');
+    });
+  });
 });
 
 describe('vendor callbacks without their secrets', () => {
@@ -539,6 +670,7 @@ describe('vendor callbacks without their secrets', () => {
     ['GET', '/v1/callbacks/wecom'],
     ['POST', '/v1/callbacks/wecom'],
     ['POST', '/v1/callbacks/feishu'],
+    ['POST', '/v1/callbacks/dingtalk'],
   ])('%s %s answers 404 CALLBACK_NOT_CONFIGURED', async (method, path) => {
     const res = await call(stack, method, path, method === 'POST' ? { rawBody: '{}' } : {});
     expect(res.status).toBe(404);

@@ -156,3 +156,37 @@ export function wecomUrlVerification(app: WecomApp, echo: string, options: { tok
   });
   return `/v1/callbacks/wecom?${query}`;
 }
+
+export interface DingtalkApp {
+  /** The receiveId callbacks are encrypted for. */
+  appKey: string;
+  token: string;
+  aesKey: string;
+}
+
+/** An interactive card callback: the user pressed the component `actionId`, which posted `params`. */
+export function dingtalkCardCallback(userId: string, params: Record<string, unknown>, actionId = 'complete') {
+  return {
+    outTrackId: randomUUID(),
+    corpId: 'dingcorp',
+    userId,
+    value: JSON.stringify({ cardPrivateData: { actionIds: [actionId], params } }),
+  };
+}
+
+/** Encrypted for the AppKey and signed with the callback token, as DingTalk's event push is (millisecond timestamp). */
+export function dingtalkSigned(
+  app: DingtalkApp,
+  payload: unknown,
+  options: { timestampMs?: number; token?: string } = {},
+): { path: string; encrypt: string; body: string } {
+  const encrypt = encryptWecom(app.aesKey, JSON.stringify(payload), app.appKey);
+  const nonce = randomUUID().slice(0, 8);
+  const ts = String(options.timestampMs ?? Date.now());
+  const query = new URLSearchParams({
+    msg_signature: wecomSignature(options.token ?? app.token, ts, nonce, encrypt),
+    timestamp: ts,
+    nonce,
+  });
+  return { path: `/v1/callbacks/dingtalk?${query}`, encrypt, body: JSON.stringify({ encrypt }) };
+}

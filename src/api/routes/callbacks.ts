@@ -10,6 +10,11 @@ import { handlerByChannelAddress } from '../../db/handler-channels.js';
 import { getHandler } from '../../db/handlers.js';
 import { PostgresReplayGuard } from '../../db/replay-guard.js';
 import {
+  dingtalkEncryptedReply,
+  parseDingtalkCardCallback,
+  verifyDingtalkCallback,
+} from '../../security/inbound/dingtalk.js';
+import {
   checkFeishuVerificationToken,
   decryptFeishu,
   parseFeishuCardAction,
@@ -99,6 +104,15 @@ const WecomQuery = Type.Object({
   timestamp: Type.Optional(Type.String({ maxLength: 32 })),
   nonce: Type.Optional(Type.String({ maxLength: 256 })),
   echostr: Type.Optional(Type.String({ maxLength: 4096 })),
+});
+
+/** DingTalk's samples name them msg_signature and timestamp; older pushes, signature and timeStamp. */
+const DingtalkQuery = Type.Object({
+  msg_signature: Type.Optional(Type.String({ maxLength: 128 })),
+  signature: Type.Optional(Type.String({ maxLength: 128 })),
+  timestamp: Type.Optional(Type.String({ maxLength: 32 })),
+  timeStamp: Type.Optional(Type.String({ maxLength: 32 })),
+  nonce: Type.Optional(Type.String({ maxLength: 256 })),
 });
 
 const schema = (summary: string, description: string) => ({
@@ -352,6 +366,56 @@ export const callbackRoutes: FastifyPluginAsyncTypebox<{
       const result = await settle(verified, () => completeAs(handlerId, matterId));
       const content = say(await presserLocale(handlerId), 'callback.completed', { id: result.id });
       return reply.send({ toast: { type: 'success', content } });
+    },
+  );
+
+  app.post(
+    '/v1/callbacks/dingtalk',
+    {
+      bodyLimit: BODY_LIMIT,
+      schema: {
+        ...schema(
+          'DingTalk event push: check_url and interactive card callbacks',
+          'Encrypted with DINGTALK_CALLBACK_AES_KEY for DINGTALK_APP_KEY and signed with DINGTALK_CALLBACK_TOKEN; a card button with params { action: "complete", token } acts through that action link.',
+        ),
+        querystring: DingtalkQuery,
+      },
+    },
+    async (request, reply) => {
+      const dingtalk = callbacks.dingtalk ?? notConfigured('DingTalk');
+      const envelope = parseJson(utf8(rawBody(request)));
+      if (!envelope || typeof envelope.encrypt !== 'string')
+        throw malformed('not a DingTalk callback packet');
+      const { msg_signature, signature, timestamp, timeStamp, nonce } = request.query;
+      const verified = verifyDingtalkCallback({
+        ...dingtalk,
+        msgSignature: msg_signature ?? signature,
+        timestamp: timestamp ?? timeStamp,
+        nonce,
+        encrypt: envelope.encrypt,
+        nowSeconds: nowSeconds(),
+      });
+      if (!verified.ok) throw refused(verified.reason);
+      // DingTalk takes anything but its encrypted "success" for a failure and pushes again.
+      const success = () =>
+        reply.send(dingtalkEncryptedReply({ ...dingtalk, timestamp: String(Date.now()) }));
+      const event = parseJson(verified.message);
+      if (!event) throw malformed('the decrypted packet is not JSON');
+      // Saving the URL in DingTalk's console may check it more than once; answering changes nothing.
+      if (event.EventType === 'check_url') return success();
+      await admitOnce(verified);
+      // The app's other events come to the same URL and are not ours to act on.
+      if (event.outTrackId === undefined) return success();
+      const parsed = parseDingtalkCardCallback(event);
+      if (!parsed.ok) throw malformed('an incomplete card callback');
+      const { userId, params } = parsed.callback;
+      const handlerId = await sender('dingtalk', [userId]);
+      if (params.action === CLICK_ACTION) {
+        const token = params.token;
+        if (!isNonEmptyString(token)) throw malformed('the button carries no action link');
+        await settle(verified, () => completeByLink(handlerId, token));
+      }
+      return success();
     },
   );
 };
