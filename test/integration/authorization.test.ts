@@ -625,6 +625,10 @@ const TABLE: Record<string, Row> = {
     request: async () => ({ path: '/v1/callbacks/feishu', body: {} }),
     expect: everyone(404),
   },
+  'POST /v1/callbacks/dingtalk': {
+    request: async () => ({ path: '/v1/callbacks/dingtalk', body: {} }),
+    expect: everyone(404),
+  },
 };
 
 beforeAll(async () => {
