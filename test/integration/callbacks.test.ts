@@ -305,6 +305,21 @@ describe('vendor callbacks with every secret configured', () => {
       await completedBy(stack, id, alice.id);
     });
 
+    it('answers the presser in their own language: Chinese for a zh-CN handler, English for an en one', async () => {
+      const zhId = await push(stack, source, alice.id);
+      const zh = await slack(stack, slackRequest(slackPayload(alice.slack, zhId)));
+      expect(zh.body.text).toBe(`已完成：事项 ${zhId}`);
+      const carol = await person(stack);
+      const patched = await call(stack, 'PATCH', `/v1/handlers/${carol.id}`, {
+        token: stack.adminToken,
+        body: { locale: 'en' },
+      });
+      expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+      const enId = await push(stack, source, carol.id);
+      const en = await slack(stack, slackRequest(slackPayload(carol.slack, enId)));
+      expect(en.body.text).toBe(`Completed: matter ${enId}`);
+    });
+
     it('refuses the same request sent again with 409 REPLAYED and records nothing more', async () => {
       const id = await push(stack, source, alice.id);
       const request = slackRequest(slackPayload(alice.slack, id));
@@ -504,7 +519,8 @@ describe('vendor callbacks with every secret configured', () => {
         feishuRequest(feishuCardAction(alice, { action: 'complete', matterId: id })),
       );
       expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-      expect(answer.body).toEqual({ toast: { type: 'success', content: `Completed: matter ${id}` } });
+      // Alice has the default locale of a new handler, zh-CN, and reads the toast in Chinese.
+      expect(answer.body).toEqual({ toast: { type: 'success', content: `已完成：事项 ${id}` } });
       await completedBy(stack, id, alice.id);
     });
 

@@ -20,6 +20,10 @@ const completed = completedNotice(message, {
 });
 
 const userTarget: ChannelTarget = { type: 'feishu', address: 'u-zhang', settings: {} };
+const inLocale = (t: ChannelTarget, locale: string): ChannelTarget => ({
+  ...t,
+  settings: { ...t.settings, locale },
+});
 
 /** Undoes the card markdown escaping the way a Feishu client renders `&#NN;` entities. */
 const rendered = (markdown: string) =>
@@ -116,6 +120,37 @@ describe('Feishu app bot (im/v1/messages)', () => {
         },
       ],
     });
+  });
+
+  it('writes Chinese labels on the card for a zh-CN user and English for an en user, the callback values as they were', async () => {
+    vendor.on('POST', TOKEN_PATH, tokenReply('t-first'));
+    vendor.on('POST', MESSAGES_PATH, sentReply('om_1'));
+
+    await appChannel().send(inLocale(userTarget, 'zh-CN'), message);
+    await appChannel().send(inLocale(userTarget, 'en'), message);
+
+    const [zh, en] = vendor.requestsTo('POST', MESSAGES_PATH).map((r) => JSON.parse(r.body.content));
+    const lines = (card: { elements: { content: string }[] }) =>
+      rendered(card.elements[0]!.content).split('\n');
+    expect(lines(zh)[0]).toBe('**新事项**');
+    expect(lines(zh).slice(-2)).toEqual(['**截止时间：** 2026-07-03 09:30 UTC', '**优先级：** 紧急']);
+    expect(zh.elements[1].actions).toEqual([
+      callbackButton('complete', '完成', 'primary'),
+      callbackButton('transfer', '转办', 'default'),
+      {
+        tag: 'button',
+        text: { tag: 'plain_text', content: '在 erp 中打开' },
+        type: 'default',
+        url: 'https://erp.example.com/m/42?a=1&b=2',
+      },
+    ]);
+    expect(lines(en)[0]).toBe('**Matter assigned**');
+    expect(lines(en).slice(-2)).toEqual(['**Due:** 2026-07-03 09:30 UTC', '**Priority:** urgent']);
+    expect(en.elements[1].actions.map((b: { text: { content: string } }) => b.text.content)).toEqual([
+      'Complete',
+      'Transfer',
+      'Open in erp',
+    ]);
   });
 
   it('derives a uuid of at most 50 characters from the idempotency key, the same for every retry of one notice', async () => {
@@ -283,6 +318,20 @@ describe('Feishu app bot (im/v1/messages)', () => {
     expect(card.elements[0].content).not.toContain('<无差异>');
   });
 
+  it('writes the outcome on a zh-CN user’s card in Chinese', async () => {
+    vendor.on('POST', TOKEN_PATH, tokenReply('t-first'));
+    vendor.on('PATCH', `${MESSAGES_PATH}/om_zh`, { json: { code: 0, data: {}, msg: 'ok' } });
+
+    await appChannel().update!(inLocale(userTarget, 'zh-CN'), { messageId: 'om_zh' }, completed);
+
+    const card = JSON.parse(vendor.requestsTo('PATCH', `${MESSAGES_PATH}/om_zh`)[0]!.body.content);
+    expect(rendered(card.elements[0].content)).toBe('**事项已完成**\n**办理结果：** 已核对 <无差异> & 归档');
+    expect(card.elements[1]).toEqual({
+      tag: 'note',
+      elements: [{ tag: 'plain_text', content: '无需进一步处理。' }],
+    });
+  });
+
   it('reports an update of a recalled message as not retryable', async () => {
     vendor.on('POST', TOKEN_PATH, tokenReply('t-first'));
     vendor.on('PATCH', `${MESSAGES_PATH}/om_gone`, {
@@ -347,6 +396,20 @@ describe('Feishu custom bot (bot/v2/hook)', () => {
       expect(button).not.toHaveProperty('value');
       expect(button).not.toHaveProperty('complex_interaction');
     }
+  });
+
+  it('writes the bot card in Chinese for a zh-CN hook', async () => {
+    vendor.on('POST', HOOK_PATH, accepted);
+
+    await botChannel().send(inLocale(botTarget, 'zh-CN'), message);
+
+    const card = vendor.requestsTo('POST', HOOK_PATH)[0]!.body.card;
+    expect(rendered(card.elements[0].content)).toMatch(/^\*\*新事项\*\*\n[\s\S]*\*\*优先级：\*\* 紧急$/);
+    expect(card.elements[1].actions.map((b: { text: { content: string } }) => b.text.content)).toEqual([
+      '完成',
+      '转办',
+      '在 erp 中打开',
+    ]);
   });
 
   it('sends no timestamp or sign to a hook without a secret', async () => {

@@ -117,6 +117,58 @@ describe('Slack (chat.postMessage, chat.update)', () => {
     for (const text of withoutOurDateToken) expect(text).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
   });
 
+  it('gives every link button its own action_id, as Slack refuses a block that repeats one, and keeps complete for the callback', async () => {
+    vendor.on('POST', '/chat.postMessage', posted);
+    const attachments = [
+      { name: '对账单.pdf', url: 'https://files.example.com/1' },
+      { name: '差异说明.xlsx', url: 'https://files.example.com/2' },
+    ];
+
+    // An exception filing offers no actions: the matter link and both attachments are all link buttons.
+    await channel().send(target, { ...message, type: 'exception.filed', actions: [], data: { attachments } });
+    await channel().send(target, { ...message, actions: actionLinks('complete'), data: { attachments } });
+
+    const ids = vendor
+      .requestsTo('POST', '/chat.postMessage')
+      .map((r) => r.body.blocks.at(-1).elements.map((b: { action_id: string }) => b.action_id));
+    expect(ids).toEqual([
+      ['open_link', 'open_link_2', 'open_link_3'],
+      ['complete', 'open_link', 'open_link_2', 'open_link_3'],
+    ]);
+  });
+
+  it('writes Chinese labels for a zh-CN handler and English for an en handler, the action_ids as they were', async () => {
+    vendor.on('POST', '/chat.postMessage', posted);
+
+    await channel().send({ ...target, settings: { locale: 'zh-CN' } }, message);
+    await channel().send({ ...target, settings: { locale: 'en' } }, message);
+
+    const [zh, en] = vendor.requestsTo('POST', '/chat.postMessage').map((r) => r.body);
+    expect(zh.text).toBe('事项提醒：核对 &lt;金库&gt; 台账 &amp; 报表 *紧急*');
+    expect(zh.blocks[1].elements).toEqual([{ type: 'mrkdwn', text: '事项提醒' }]);
+    expect(zh.blocks[3].fields).toEqual([
+      {
+        type: 'mrkdwn',
+        text: '*截止时间*\n<!date^1783071000^{date_short_pretty} {time}|2026-07-03 09:30 UTC>',
+      },
+      { type: 'mrkdwn', text: '*优先级*\n高' },
+    ]);
+    const buttons = (body: { blocks: { elements: { text: { text: string }; action_id: string }[] }[] }) =>
+      body.blocks[4]!.elements.map((b) => [b.text.text, b.action_id]);
+    expect(buttons(zh)).toEqual([
+      ['完成', 'complete'],
+      ['上报异常', 'exception'],
+      ['在 erp 中打开', 'open_link'],
+    ]);
+    expect(en.text).toBe('Matter reminder: 核对 &lt;金库&gt; 台账 &amp; 报表 *紧急*');
+    expect(en.blocks[3].fields[1]).toEqual({ type: 'mrkdwn', text: '*Priority*\nhigh' });
+    expect(buttons(en)).toEqual([
+      ['Complete', 'complete'],
+      ['File exception', 'exception'],
+      ['Open in erp', 'open_link'],
+    ]);
+  });
+
   it('cuts an over-long title to the header limit of 150 characters without splitting an entity', async () => {
     vendor.on('POST', '/chat.postMessage', posted);
 
@@ -201,6 +253,21 @@ describe('Slack (chat.postMessage, chat.update)', () => {
     const blocks = update!.body.blocks;
     expect(blocks.map((b: { type: string }) => b.type)).toEqual(['header', 'section', 'context']);
     expect(blocks[1].text.text).toBe('*Matter completed*\n*Outcome:* 已核对 &lt;无差异&gt; &amp; 归档');
+  });
+
+  it('writes the outcome on a zh-CN handler’s message in Chinese', async () => {
+    vendor.on('POST', '/chat.update', posted);
+
+    await channel().update!(
+      { ...target, settings: { locale: 'zh-CN' } },
+      { channel: 'D024BE91L', ts: '1503435956.000247' },
+      completed,
+    );
+
+    const { text, blocks } = vendor.requestsTo('POST', '/chat.update')[0]!.body;
+    expect(text).toBe('事项已完成：核对 &lt;金库&gt; 台账 &amp; 报表 *紧急*');
+    expect(blocks[1].text.text).toBe('*事项已完成*\n*办理结果：* 已核对 &lt;无差异&gt; &amp; 归档');
+    expect(blocks[2].elements).toEqual([{ type: 'mrkdwn', text: '无需进一步处理。' }]);
   });
 
   it('reports an update Slack refuses (message_not_found) as not retryable', async () => {

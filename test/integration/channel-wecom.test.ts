@@ -11,6 +11,7 @@ import {
 
 const completed = completedNotice(message);
 const target: ChannelTarget = { type: 'wecom', address: 'LiSi', settings: {} };
+const inLocale = (t: ChannelTarget, locale: string): ChannelTarget => ({ ...t, settings: { locale } });
 const SEND = '/cgi-bin/message/send';
 const GETTOKEN = '/cgi-bin/gettoken';
 
@@ -241,6 +242,53 @@ describe('WeCom app channel', () => {
     expect(vendor.requestsTo('GET', GETTOKEN)).toHaveLength(1);
   });
 
+  it('writes Chinese labels on the card for a zh-CN handler, English for an en handler, keeping the button keys', async () => {
+    vendor.on('GET', GETTOKEN, token('tok-1')).on('POST', SEND, sent());
+    await appChannel().send(inLocale(target, 'zh-CN'), message);
+    await appChannel().send(inLocale(target, 'en'), message);
+
+    const [zh, en] = vendor.requestsTo('POST', SEND).map((r) => r.body.template_card);
+    expect(zh.main_title.desc).toBe('提醒');
+    expect(zh.horizontal_content_list).toEqual([
+      { keyname: '截止时间', value: '2025-07-04 10:00 UTC' },
+      { type: 1, keyname: '完成', value: '打开', url: linkFor('complete') },
+      { type: 1, keyname: '转办', value: '打开', url: linkFor('transfer') },
+      { type: 1, keyname: '上报异常', value: '打开', url: linkFor('exception') },
+      { keyname: '优先级', value: '高' },
+    ]);
+    expect(zh.button_list).toEqual([
+      { text: '完成', style: 1, key: `mf:complete:${tokenFor('complete')}` },
+      { text: '转办', style: 2, key: `mf:transfer:${tokenFor('transfer')}` },
+      { text: '上报异常', style: 2, key: `mf:exception:${tokenFor('exception')}` },
+    ]);
+    expect(en.main_title.desc).toBe('Reminder');
+    expect(en.horizontal_content_list[0]).toEqual({ keyname: 'Due', value: '2025-07-04 10:00 UTC' });
+    expect(en.button_list.map((b: { text: string }) => b.text)).toEqual([
+      'Complete',
+      'Transfer',
+      'Report exception',
+    ]);
+  });
+
+  it('greys a zh-CN handler’s card out under the outcome in Chinese', async () => {
+    vendor
+      .on('GET', GETTOKEN, token('tok-1'))
+      .on('POST', '/cgi-bin/message/update_template_card', { json: { errcode: 0, errmsg: 'ok' } });
+    await appChannel().update!(inLocale(target, 'zh-CN'), { responseCode: 'rc-zh' }, completed);
+
+    const [request] = vendor.requestsTo('POST', '/cgi-bin/message/update_template_card');
+    expect(request!.body.button).toEqual({ replace_name: '李四 已完成' });
+  });
+
+  it('offers a zh-CN handler’s group matter with a Chinese button that opens it', async () => {
+    vendor.on('GET', GETTOKEN, token('tok-1')).on('POST', SEND, sent('rc-offer'));
+    await appChannel().send(inLocale(target, 'zh-CN'), { ...message, actions: [] });
+
+    expect(vendor.requestsTo('POST', SEND)[0]!.body.template_card.button_list).toEqual([
+      { text: '打开事项', style: 1, type: 1, url: message.matter.link },
+    ]);
+  });
+
   it('cannot update a card whose response_code is missing or spent', async () => {
     const channel = appChannel();
     const missing = await channel.update!(target, { taskId: 't-1' }, completed);
@@ -290,6 +338,24 @@ describe('WeCom group robot channel', () => {
       },
     });
     expect(result).toEqual({ ok: true, httpStatus: 200, retryable: false });
+  });
+
+  it('writes the robot markdown in Chinese for a zh-CN target', async () => {
+    vendor.on('POST', WEBHOOK, { json: { errcode: 0, errmsg: 'ok' } });
+    await robot().send(inLocale(robotTarget, 'zh-CN'), message);
+
+    const content = vendor.requestsTo('POST', WEBHOOK)[0]!.body.markdown.content as string;
+    expect(content.split('\n\n')).toEqual([
+      '### 审批采购单 "PO-42" \\<紧急\\> & \\[财务\\] \\*加急\\* 50% \\\\ 路径',
+      '> 提醒 · 截止时间 2025-07-04 10:00 UTC · 优先级 高 · 处理人 李四',
+      '请在周五前处理：\n1. 核对发票 \\#A-1\n2. 联系供应商 \\`张三\\` \\> 确认金额',
+      [
+        `[完成](${linkFor('complete')})`,
+        `[转办](${linkFor('transfer')})`,
+        `[上报异常](${linkFor('exception')})`,
+        '[打开事项](https://erp.example.com/po/42?from=mf&x=%281%29)',
+      ].join('  '),
+    ]);
   });
 
   it('shortens long details so the content stays within 4096 bytes and keeps the links', async () => {

@@ -21,11 +21,11 @@ let bob: Person;
 let adaId: string;
 let bobId: string;
 
-async function withXmpp(person: { username: string }): Promise<string> {
+async function withXmpp(person: { username: string }, locale: 'en' | 'zh-CN'): Promise<string> {
   const h = await createHandler(stack);
   const res = await call(stack, 'PATCH', `/v1/handlers/${h.id}`, {
     token: stack.adminToken,
-    body: { channels: [{ type: 'xmpp', address: prosody.jid(person.username) }] },
+    body: { locale, channels: [{ type: 'xmpp', address: prosody.jid(person.username) }] },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return h.id;
@@ -51,7 +51,8 @@ beforeAll(async () => {
     },
   });
   source = await issueToken(stack, 'loans', 'source');
-  [adaId, bobId] = [await withXmpp(ADA), await withXmpp(BOB)];
+  // Ada reads English; Bob, like every new handler by default, Chinese.
+  [adaId, bobId] = [await withXmpp(ADA, 'en'), await withXmpp(BOB, 'zh-CN')];
   [ada, bob] = await Promise.all([new Person(prosody, ADA).start(), new Person(prosody, BOB).start()]);
 }, 120_000);
 
@@ -104,7 +105,10 @@ describe('working a matter from an XMPP client', () => {
     await ada.say(bot(), `transfer ${id} ${bobId} your branch`);
     await bob.waitFor(fromBot('Check collateral 14'), 'the matter at the new handler');
     await bob.say(bot(), `reject ${id.slice(0, 8)} not my product line`);
-    await bob.waitFor(fromBot(`Handed back to ${adaId}: Check collateral 14`), 'the reject reply');
+    await bob.waitFor(
+      fromBot(`已退回给 ${adaId}：Check collateral 14`),
+      'the reject reply, in Bob’s Chinese',
+    );
     await ada.waitFor(
       (c) => fromBot('Check collateral 14')(c) && c.body.includes('Transfer rejected'),
       'the matter back at its sender',
@@ -137,6 +141,22 @@ describe('working a matter from an XMPP client', () => {
     expect(refused.body).toContain('Refused');
     const matter = await call(stack, 'GET', `/v1/matters/${id}`, { token: stack.adminToken });
     expect(matter.body.status).toBe('open');
+  });
+
+  it('answers a zh-CN handler in Chinese: the matter, the list, a completion, a refusal and the usage', async () => {
+    const id = await push(bobId, 'Review guarantee 9');
+    const notice = await bob.waitFor(fromBot('Review guarantee 9'), 'the matter as a chat');
+    expect(notice.body).toContain('[matterflow] 新事项：Review guarantee 9');
+    expect(notice.body).toContain(`或回复 "done ${id} [备注]"`);
+    await bob.say(bot(), 'list');
+    const listed = await bob.waitFor(fromBot('未办结事项'), 'the list');
+    expect(listed.body).toContain(`${id.slice(0, 8)}  Review guarantee 9 [普通]`);
+    await bob.say(bot(), 'done abc');
+    await bob.waitFor(fromBot('已拒绝（AMBIGUOUS_ID）：请至少输入编号的前 6 个字符'), 'the refusal');
+    await bob.say(bot(), 'ack');
+    await bob.waitFor(fromBot('用法：ack <编号>'), 'the usage text');
+    await bob.say(bot(), `done ${id.slice(0, 8)}`);
+    await bob.waitFor(fromBot('已完成：Review guarantee 9'), 'the completion reply');
   });
 
   it('tells a sender who is no handler so, and answers a bad command with its usage', async () => {
