@@ -47,6 +47,13 @@ import { sourceIngestion } from './source-ingestion.js';
 import { sourceRateLimit } from './source-rate-limit.js';
 import { installValidation } from './validation.js';
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route registered, hidden ones included, as "METHOD /url": the authorization table is checked against it. */
+    routesServed: readonly string[];
+  }
+}
+
 export interface AppDeps {
   config: Readonly<Config>;
   sql: Sql;
@@ -91,6 +98,19 @@ export async function buildApp({ config, sql, temporal, log }: AppDeps): Promise
       customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: true },
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
+
+  const routesServed: string[] = [];
+  const getHandlers = new Set<unknown>();
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (methods.includes('GET')) getHandlers.add(route.handler);
+    for (const method of methods) {
+      // A HEAD that runs a GET route's own handler and hooks (Fastify adds one to each GET) answers as it does.
+      if (method === 'HEAD' && getHandlers.has(route.handler)) continue;
+      routesServed.push(`${method} ${route.url}`);
+    }
+  });
+  app.decorate('routesServed', routesServed);
 
   installErrorHandler(app);
   installValidation(app);

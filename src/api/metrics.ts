@@ -54,6 +54,9 @@ export function installMetrics(app: FastifyInstance, sql: Sql): Registry {
       reply.elapsedTime / 1000,
     );
   });
+  // Open without a token, as the worker's own /metrics port is: Prometheus scrapes carry none, and the text
+  // is counts by route template, status and channel, never a matter, a person or a source. The network
+  // keeps it from outside callers (deployments do not route /metrics through their public proxy).
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(registry.contentType).send(await registry.metrics()),
   );

@@ -308,7 +308,8 @@ describe('a matter pushed through the API', () => {
     expect(completed.body.items).toEqual([]);
   });
 
-  it('shows a handler to any caller without their channel secrets, and 404 for an unknown one', async () => {
+  it('shows a handler to staff without their channel secrets, and 404 for an unknown one', async () => {
+    const manager = await issueToken(stack, 'lifecycle-manager', 'manager');
     const res = await call(stack, 'POST', '/v1/handlers', {
       token: stack.adminToken,
       body: {
@@ -321,7 +322,7 @@ describe('a matter pushed through the API', () => {
       },
     });
     expect(res.status).toBe(201);
-    const shown = await call(stack, 'GET', `/v1/handlers/${res.body.id}`, { token: sourceToken });
+    const shown = await call(stack, 'GET', `/v1/handlers/${res.body.id}`, { token: manager });
     expect(shown.status).toBe(200);
     expect(shown.body).toMatchObject({
       name: '王芳',
@@ -332,7 +333,7 @@ describe('a matter pushed through the API', () => {
     expect(JSON.stringify(shown.body)).not.toContain('a-very-private-secret');
     const [audit] = await stack.sql`select actor_id, action from audit_log where subject = ${res.body.id}`;
     expect(audit).toMatchObject({ actor_id: 'admin', action: 'handler.created' });
-    const missing = await call(stack, 'GET', '/v1/handlers/nobody', { token: sourceToken });
+    const missing = await call(stack, 'GET', '/v1/handlers/nobody', { token: manager });
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe('HANDLER_NOT_FOUND');
   });

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type Static, Type } from '@sinclair/typebox';
+import type { Role } from '../../db/api-tokens.js';
 import { audit } from '../../db/audit.js';
 import type { Sql } from '../../db/client.js';
 import {
@@ -73,6 +74,8 @@ export interface ChannelRules {
   types: readonly string[];
   outbound: OutboundPolicy;
 }
+
+const DIRECTORY_READERS: ReadonlySet<Role> = new Set(['admin', 'manager', 'reviewer', 'auditor']);
 
 /** Channel types whose address is a URL the worker POSTs to. */
 const URL_CHANNELS: readonly string[] = ['webhook', 'teams'];
@@ -172,8 +175,13 @@ export const handlerRoutes: FastifyPluginAsyncTypebox<{ sql: Sql; channels: Chan
       },
     },
     async (request) => {
-      const handler = await getHandler(sql, request.params.id);
-      if (!handler) throw notFound('HANDLER_NOT_FOUND', `no handler "${request.params.id}"`);
+      const p = principalOf(request);
+      const { id } = request.params;
+      // Channel addresses reach a person: staff read any handler, a handler themself; to anyone else a
+      // handler is not there, as a matter they may not see is not.
+      const mayRead = DIRECTORY_READERS.has(p.role) || (p.role === 'handler' && p.subject === id);
+      const handler = mayRead ? await getHandler(sql, id) : null;
+      if (!handler) throw notFound('HANDLER_NOT_FOUND', `no handler "${id}"`);
       return present(handler);
     },
   );
