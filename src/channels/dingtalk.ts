@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { dingtalkRobotSign } from '../security/inbound/dingtalk.js';
 import type { Channel, ChannelTarget, DeliveryResult, OutboundMessage } from './channel.js';
-import { actionLabel, factsLine, markdownUrl, noticeLabel, oneLine, outcomeText } from './message-text.js';
+import {
+  actionLabel,
+  factsLine,
+  type Locale,
+  markdownUrl,
+  noticeLabel,
+  oneLine,
+  outcomeText,
+  say,
+  targetLocale,
+} from './message-text.js';
 import { errcodeTokenCache, tokenGrant } from './token-cache.js';
 import {
   callApi,
@@ -55,7 +65,7 @@ export function dingtalkRobotChannel(options: DingtalkRobotOptions): Channel {
     async send(target: ChannelTarget, message: OutboundMessage): Promise<DeliveryResult> {
       const secret = typeof target.settings.secret === 'string' ? target.settings.secret : null;
       const answer = await call(
-        robotRequest(base, target.address, secret, now(), message),
+        robotRequest(base, target.address, secret, now(), message, targetLocale(target)),
         options.timeoutMs,
       );
       if (failed(answer)) return answer;
@@ -87,7 +97,7 @@ export function dingtalkWorkChannel(options: DingtalkWorkOptions): Channel {
         const outTrackId = uuidFrom(message.idempotencyKey);
         const answer = await tokens.call((token) =>
           call(
-            cardSendRequest(apiBase, token, options, card, target.address, outTrackId, message),
+            cardSendRequest(apiBase, token, options, card, target, outTrackId, message),
             options.timeoutMs,
           ),
         );
@@ -102,7 +112,7 @@ export function dingtalkWorkChannel(options: DingtalkWorkOptions): Channel {
           : delivered(answer.status, { outTrackId });
       }
       const answer = await tokens.call((token) =>
-        call(workRequest(base, token, options.agentId, target.address, message), options.timeoutMs),
+        call(workRequest(base, token, options.agentId, target, message), options.timeoutMs),
       );
       if (failed(answer)) return answer;
       const failure = errcodeFailure('dingtalk', answer, RETRYABLE_ERRCODES);
@@ -126,7 +136,10 @@ export function dingtalkWorkChannel(options: DingtalkWorkOptions): Channel {
       if (ref.outTrackId) {
         const outTrackId = ref.outTrackId;
         const answer = await tokens.call((token) =>
-          call(cardUpdateRequest(apiBase, token, outTrackId, message), options.timeoutMs),
+          call(
+            cardUpdateRequest(apiBase, token, outTrackId, message, targetLocale(target)),
+            options.timeoutMs,
+          ),
         );
         return failed(answer) ? answer : delivered(answer.status);
       }
@@ -165,14 +178,15 @@ function robotRequest(
   secret: string | null,
   at: Date,
   message: OutboundMessage,
+  locale: Locale,
 ): VendorRequest {
   let query = `access_token=${encodeURIComponent(accessToken)}`;
   if (secret) {
     const timestamp = String(at.getTime());
     query += `&timestamp=${timestamp}&sign=${encodeURIComponent(dingtalkRobotSign(secret, timestamp))}`;
   }
-  const title = listTitle(message);
-  const text = markdown(message, message.matter.details ?? '');
+  const title = listTitle(message, locale);
+  const text = markdown(message, message.matter.details ?? '', locale);
   const [only] = message.actions;
   const content =
     message.actions.length === 0
@@ -181,12 +195,15 @@ function robotRequest(
           msgtype: 'actionCard',
           actionCard:
             message.actions.length === 1
-              ? { title, text, singleTitle: actionLabel(only!.action), singleURL: only!.url }
+              ? { title, text, singleTitle: actionLabel(only!.action, locale), singleURL: only!.url }
               : {
                   title,
                   text,
                   btnOrientation: '0',
-                  btns: message.actions.map((a) => ({ title: actionLabel(a.action), actionURL: a.url })),
+                  btns: message.actions.map((a) => ({
+                    title: actionLabel(a.action, locale),
+                    actionURL: a.url,
+                  })),
                 },
         };
   // msgUuid makes a retry after a lost answer post once.
@@ -210,25 +227,26 @@ function workRequest(
   base: string,
   token: string,
   agentId: number,
-  userId: string,
+  target: ChannelTarget,
   message: OutboundMessage,
 ): VendorRequest {
-  const title = listTitle(message);
+  const locale = targetLocale(target);
+  const title = listTitle(message, locale);
   const [only] = message.actions;
   const msgWith = (details: string) => {
-    const text = markdown(message, details);
+    const text = markdown(message, details, locale);
     if (message.actions.length === 0) return { msgtype: 'markdown', markdown: { title, text } };
     return {
       msgtype: 'action_card',
       action_card:
         message.actions.length === 1
-          ? { title, markdown: text, single_title: actionLabel(only!.action), single_url: only!.url }
+          ? { title, markdown: text, single_title: actionLabel(only!.action, locale), single_url: only!.url }
           : {
               title,
               markdown: text,
               btn_orientation: '0',
               btn_json_list: message.actions.map((a) => ({
-                title: actionLabel(a.action),
+                title: actionLabel(a.action, locale),
                 action_url: a.url,
               })),
             },
@@ -238,7 +256,7 @@ function workRequest(
     url: `${base}/topapi/message/corpconversation/asyncsend_v2?access_token=${encodeURIComponent(token)}`,
     body: JSON.stringify({
       agent_id: agentId,
-      userid_list: userId,
+      userid_list: target.address,
       msg: withinBytes(message.matter.details ?? '', WORK_MSG_MAX_BYTES, msgWith),
     }),
   };
@@ -252,7 +270,7 @@ function cardSendRequest(
   token: string,
   options: DingtalkWorkOptions,
   card: { templateId: string; callbackRouteKey: string | null },
-  userId: string,
+  target: ChannelTarget,
   outTrackId: string,
   message: OutboundMessage,
 ): VendorRequest {
@@ -263,10 +281,10 @@ function cardSendRequest(
       cardTemplateId: card.templateId,
       outTrackId,
       conversationType: 0,
-      receiverUserIdList: [userId],
+      receiverUserIdList: [target.address],
       robotCode: options.appKey,
       ...(card.callbackRouteKey ? { callbackRouteKey: card.callbackRouteKey } : {}),
-      cardData: { cardParamMap: cardParams(message) },
+      cardData: { cardParamMap: cardParams(message, targetLocale(target)) },
     }),
   };
 }
@@ -278,6 +296,7 @@ function cardUpdateRequest(
   token: string,
   outTrackId: string,
   message: OutboundMessage,
+  locale: Locale,
 ): VendorRequest {
   return {
     url: `${apiBase}/v1.0/im/interactiveCards`,
@@ -285,7 +304,9 @@ function cardUpdateRequest(
     headers: { 'x-acs-dingtalk-access-token': token },
     body: JSON.stringify({
       outTrackId,
-      cardData: { cardParamMap: { status: outcomeText(message), actionable: 'false', completeToken: '' } },
+      cardData: {
+        cardParamMap: { status: outcomeText(message, locale), actionable: 'false', completeToken: '' },
+      },
       cardOptions: { updateCardDataByKey: true },
     }),
   };
@@ -297,17 +318,17 @@ function cardUpdateRequest(
  * and `<action>Label`. The complete button is a 回传请求 whose params are `action` = "complete" and `token`
  * bound to `completeToken`, the action link's token, which the callback checks exactly like the link.
  */
-function cardParams(message: OutboundMessage): Record<string, string> {
+function cardParams(message: OutboundMessage, locale: Locale): Record<string, string> {
   const params: Record<string, string> = {
-    title: listTitle(message),
-    markdown: markdown(message, message.matter.details ?? ''),
+    title: listTitle(message, locale),
+    markdown: markdown(message, message.matter.details ?? '', locale),
     status: '',
     actionable: 'true',
     matterUrl: message.matter.link ?? '',
   };
   for (const { action, url } of message.actions) {
     params[`${action}Url`] = url;
-    params[`${action}Label`] = actionLabel(action);
+    params[`${action}Label`] = actionLabel(action, locale);
     // The link's last segment is its token, as in WeCom's button keys.
     if (action === 'complete') params.completeToken = url.slice(url.lastIndexOf('/') + 1);
   }
@@ -323,19 +344,21 @@ function recallRequest(base: string, token: string, agentId: number, taskId: str
 }
 
 /** What the conversation list and the push notification show. */
-function listTitle(message: OutboundMessage): string {
-  return `${noticeLabel(message.type)}: ${oneLine(message.matter.title)}`;
+function listTitle(message: OutboundMessage, locale: Locale): string {
+  return `${noticeLabel(message.type, locale)}: ${oneLine(message.matter.title)}`;
 }
 
 /** The card's markdown; the action links are its buttons, so only the matter's own link shows here. */
-function markdown(message: OutboundMessage, details: string): string {
+function markdown(message: OutboundMessage, details: string, locale: Locale): string {
   const { matter } = message;
   return [
     `### ${escapeMarkdown(oneLine(matter.title))}`,
-    `> ${escapeMarkdown(factsLine(message))}`,
+    `> ${escapeMarkdown(factsLine(message, locale))}`,
     // DingTalk breaks lines on "\n" with two spaces either side.
     ...(details ? [escapeMarkdown(details).replace(/\r?\n/g, '  \n  ')] : []),
-    ...(matter.link ? [`[Open matter](${markdownUrl(matter.link)})`] : []),
+    ...(matter.link
+      ? [`[${escapeMarkdown(say(locale, 'notice.openMatter'))}](${markdownUrl(matter.link)})`]
+      : []),
   ].join('\n\n');
 }
 

@@ -192,6 +192,15 @@ describe('DingTalk work notification channel', () => {
     expect(result).toEqual({ ok: true, httpStatus: 200, retryable: false, ref: { taskId: '256271667526' } });
   });
 
+  it('writes the action card in the handler’s locale', async () => {
+    vendor.on('POST', TOKEN, token('at-1')).on('POST', ASYNC_SEND, accepted);
+    await work().send({ ...target, settings: { locale: 'zh-CN' } }, message);
+    const card = vendor.requestsTo('POST', ASYNC_SEND)[0]!.body.msg.action_card;
+    expect(card.title).toBe(listTitle.replace('Reminder', '提醒'));
+    expect(card.markdown).toContain('> 提醒 · 截止时间 2025-07-04 10:00 UTC · 优先级 高 · 处理人 李四');
+    expect(card.btn_json_list.map((b: { title: string }) => b.title)).toEqual(['完成', '转办', '上报异常']);
+  });
+
   it('shortens long details so the message stays within the documented 2048 bytes', async () => {
     vendor.on('POST', TOKEN, token('at-1')).on('POST', ASYNC_SEND, accepted);
     const long = { ...message, matter: { ...message.matter, details: `"引号"\\${'长'.repeat(1000)}` } };
@@ -329,6 +338,33 @@ describe('DingTalk work notification channel', () => {
       });
       expect(vendor.requestsTo('POST', ASYNC_SEND)).toHaveLength(0);
       expect(result).toEqual({ ok: true, httpStatus: 200, retryable: false, ref: { outTrackId } });
+    });
+
+    it('writes the card, its buttons and its outcome in the handler’s locale', async () => {
+      vendor
+        .on('POST', TOKEN, token('at-1'))
+        .on('POST', CARD_SEND, sent)
+        .on('PUT', CARD, { json: { success: 'true' } });
+      const zh: ChannelTarget = { ...target, settings: { locale: 'zh-CN' } };
+      const channel = carded();
+      const delivered = await channel.send(zh, message);
+      await channel.update!(zh, delivered.ref!, {
+        ...message,
+        type: 'matter.completed',
+        handler: { id: 'h-2', name: '王五' },
+        actions: [],
+      });
+
+      const params = vendor.requestsTo('POST', CARD_SEND)[0]!.body.cardData.cardParamMap;
+      expect(params.title).toBe(listTitle.replace('Reminder', '提醒'));
+      expect(params.markdown).toContain('> 提醒 · 截止时间 2025-07-04 10:00 UTC · 优先级 高 · 处理人 李四');
+      expect(params.markdown).toContain('[打开事项](https://erp.example.com/po/42?from=mf&x=%281%29)');
+      expect([params.completeLabel, params.transferLabel, params.exceptionLabel]).toEqual([
+        '完成',
+        '转办',
+        '上报异常',
+      ]);
+      expect(vendor.requestsTo('PUT', CARD)[0]!.body.cardData.cardParamMap.status).toBe('王五 已完成');
     });
 
     it('leaves callbackRouteKey out when none is configured, so DingTalk uses the app’s own callback URL', async () => {
