@@ -8,6 +8,9 @@ import { translator } from '../../src/web/i18n.js';
 import { call, eventually, startStack, type TestStack } from '../support/stack.js';
 import {
   feishuCardAction as cardAction,
+  type DingtalkApp,
+  dingtalkCardCallback,
+  dingtalkSigned,
   feishuSigned,
   nowS,
   slackBlockAction,
@@ -42,6 +45,11 @@ const WECOM_TOKEN = 'wecomAttackToken';
 const WECOM_AES_KEY = 'jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C';
 const FEISHU_ENCRYPT_KEY = 'feishu-encrypt-key-for-attacks';
 const FEISHU_VERIFICATION_TOKEN = 'feishu-verification-token-attacks';
+const DINGTALK: DingtalkApp = {
+  appKey: 'dingattacks',
+  token: 'dingtalkAttackToken',
+  aesKey: 'Yue0EfdN5900c1ce5cf6A152c63DDe1808a60c5ecd7',
+};
 /** Nothing listens here: a vendor send fails on this machine instead of leaving it. */
 const DEAD_URL = 'http://127.0.0.1:1';
 const STALE_S = 301;
@@ -106,6 +114,7 @@ let filingId: string;
 let managerChange: string;
 let adminChange: string;
 let slackReplay: { body: string; headers: Record<string, string> };
+let dingtalkReplay: { path: string; body: string };
 let baselineAuditId = 0;
 const web = {} as Record<'alice' | 'bob', WebClient>;
 
@@ -162,6 +171,7 @@ const receiverFor = (id: string) => stack.receiver.addressFor(id);
 const slackIdOf = (id: string) => `U${id.replace(/[^a-z0-9]/gi, '').toUpperCase()}`;
 const wecomIdOf = (id: string) => `wc.${id}`;
 const feishuIdOf = (id: string) => `fs_${id.replace(/[^a-z0-9]/gi, '')}`;
+const dingtalkIdOf = (id: string) => `dt${id.replace(/[^a-z0-9]/gi, '')}`;
 
 async function handler(id: string, options: { supervisorId?: string } = {}): Promise<string> {
   const created = await call(stack, 'POST', '/v1/handlers', {
@@ -175,6 +185,7 @@ async function handler(id: string, options: { supervisorId?: string } = {}): Pro
         { type: 'slack', address: slackIdOf(id) },
         { type: 'wecom', address: wecomIdOf(id) },
         { type: 'feishu', address: feishuIdOf(id) },
+        { type: 'dingtalk', address: dingtalkIdOf(id) },
       ],
       ...options,
     },
@@ -257,6 +268,14 @@ function feishuPost(
 ): Promise<Answer> {
   const { body, headers } = feishuSigned(options.key ?? FEISHU_ENCRYPT_KEY, payload, options);
   return post('/v1/callbacks/feishu', body, headers);
+}
+
+/** The card callback of `handlerId` pressing complete on a card whose complete link has `linkToken`. */
+const dingtalkPress = (handlerId: string, linkToken: string) =>
+  dingtalkCardCallback(dingtalkIdOf(handlerId), { action: 'complete', token: linkToken });
+
+function dingtalkPost(request: { path: string; body: string }): Promise<Answer> {
+  return post(request.path, request.body, { 'content-type': 'application/json' });
 }
 
 /** A matter push body as a source states it at one version. */
@@ -969,13 +988,63 @@ const ATTACKS: Attack[] = [
   },
   {
     category: 'vendor-callback',
-    when: 'a DingTalk card callback is posted (DingTalk cards carry links only: there is no such route)',
+    when: 'a DingTalk card callback carries a msg_signature made with another token',
     act: () =>
-      post('/v1/callbacks/dingtalk', JSON.stringify({ encrypt: 'Zm9yZ2Vk' }), {
-        'content-type': 'application/json',
-      }),
-    status: 404,
-    code: 'ROUTE_NOT_FOUND',
+      dingtalkPost(
+        dingtalkSigned(DINGTALK, dingtalkPress(ALICE, links.mainComplete), {
+          token: 'not-the-callback-token',
+        }),
+      ),
+    status: 401,
+    code: 'BAD_SIGNATURE',
+  },
+  {
+    category: 'vendor-callback',
+    when: 'a DingTalk card callback is correctly signed but more than five minutes old',
+    act: () =>
+      dingtalkPost(
+        dingtalkSigned(DINGTALK, dingtalkPress(ALICE, links.mainComplete), {
+          timestampMs: Date.now() - STALE_S * 1000,
+        }),
+      ),
+    status: 401,
+    code: 'STALE_REQUEST',
+  },
+  {
+    category: 'vendor-callback',
+    when: 'a DingTalk card callback is encrypted for another app',
+    act: () =>
+      dingtalkPost(
+        dingtalkSigned(
+          { ...DINGTALK, appKey: 'someone-elses-app' },
+          dingtalkPress(ALICE, links.mainComplete),
+        ),
+      ),
+    status: 400,
+    code: 'MALFORMED',
+  },
+  {
+    category: 'vendor-callback',
+    when: 'a DingTalk card callback that completed its matter is sent again (replay)',
+    prepare: async () => {
+      const id = await push({ handlerId: ALICE });
+      dingtalkReplay = dingtalkSigned(
+        DINGTALK,
+        dingtalkPress(ALICE, await linkFrom(id, ALICE, 'matter.assigned')),
+      );
+      const pressed = await dingtalkPost(dingtalkReplay);
+      expect(pressed.status, pressed.raw).toBe(200);
+      // Its completion notice is recorded only after the press: settled once that has gone out too.
+      await stack.receiver.waitFor(
+        (h) => h.body.matter.id === id && h.body.type === 'matter.completed',
+        `the completion of ${id}`,
+      );
+      await eventually(settled, 'the pressed matter to settle');
+    },
+    act: () => dingtalkPost(dingtalkReplay),
+    status: 409,
+    code: 'REPLAYED',
+    watch: () => [],
   },
 
   // Rate limits.
@@ -1210,6 +1279,13 @@ beforeAll(async () => {
       WECOM_ENCODING_AES_KEY: WECOM_AES_KEY,
       FEISHU_ENCRYPT_KEY,
       FEISHU_VERIFICATION_TOKEN,
+      DINGTALK_APP_KEY: DINGTALK.appKey,
+      DINGTALK_APP_SECRET: 'dingtalk-app-secret',
+      DINGTALK_AGENT_ID: '2839445214',
+      DINGTALK_OAPI_URL: DEAD_URL,
+      DINGTALK_API_URL: DEAD_URL,
+      DINGTALK_CALLBACK_TOKEN: DINGTALK.token,
+      DINGTALK_CALLBACK_AES_KEY: DINGTALK.aesKey,
     },
   });
   tok.alice = await handler(ALICE);
