@@ -89,22 +89,24 @@ describe('Microsoft Teams (Workflows webhook)', () => {
     await channel().send({ ...target, settings: { locale: 'zh-CN' } }, message);
     await channel().send({ ...target, settings: { locale: 'en' } }, message);
 
-    const [zh, en] = vendor
-      .requestsTo('POST', WORKFLOW_PATH)
-      .map((r) => r.body.attachments[0].content as { body: any[]; actions: { title: string }[] });
+    const [zh, en] = vendor.requestsTo('POST', WORKFLOW_PATH).map((r) => r.body.attachments[0].content);
     const due = '{{DATE(2026-07-03T09:30:00Z, SHORT)}} {{TIME(2026-07-03T09:30:00Z)}}';
     expect(zh.body[0].text).toBe('事项已升级');
     expect(zh.body.at(-1).facts).toEqual([
       { title: '截止时间', value: due },
       { title: '优先级', value: '紧急' },
     ]);
-    expect(zh.actions.map((a) => a.title)).toEqual(['完成', '转办', '在 erp 中打开']);
+    expect(zh.actions.map((a: { title: string }) => a.title)).toEqual(['完成', '转办', '在 erp 中打开']);
     expect(en.body[0].text).toBe('Matter escalated');
     expect(en.body.at(-1).facts).toEqual([
       { title: 'Due', value: due },
       { title: 'Priority', value: 'urgent' },
     ]);
-    expect(en.actions.map((a) => a.title)).toEqual(['Complete', 'Transfer', 'Open in erp']);
+    expect(en.actions.map((a: { title: string }) => a.title)).toEqual([
+      'Complete',
+      'Transfer',
+      'Open in erp',
+    ]);
   });
 
   it('accepts 200 from a workflow as delivered', async () => {
