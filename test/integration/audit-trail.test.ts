@@ -111,6 +111,31 @@ describe('the audit trail', () => {
     expect((await call(stack, 'GET', '/v1/audit?limit=1', { token: stack.adminToken })).status).toBe(200);
   });
 
+  it('keeps to the from/to window: rows from its start on, none from its end', async () => {
+    const made: { id: string; at: string }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const handler = await createHandler(stack);
+      const [row] = await auditOf(handler.id);
+      made.push({ id: handler.id, at: row.at });
+      // Rows a few milliseconds apart, so a bound at one row's time leaves its neighbours either side.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const [first, second, third] = made;
+    const window = await call(
+      stack,
+      'GET',
+      `/v1/audit?entityType=handler&from=${second!.at}&to=${third!.at}&limit=500`,
+      { token: auditor },
+    );
+    expect(window.status).toBe(200);
+    const ours = window.body.items
+      .map((r: any) => r.entityId)
+      .filter((id: string) => made.some((m) => m.id === id));
+    expect(ours).toEqual([second!.id]);
+    expect(window.body.items.every((r: any) => r.at >= second!.at && r.at < third!.at)).toBe(true);
+    expect(Date.parse(first!.at)).toBeLessThan(Date.parse(second!.at));
+  });
+
   it('pages through the chain in order with nextAfter', async () => {
     const first = await call(stack, 'GET', '/v1/audit?limit=2', { token: auditor });
     const second = await call(stack, 'GET', `/v1/audit?limit=2&after=${first.body.nextAfter}`, {

@@ -135,6 +135,32 @@ describe('out-of-office delegation', () => {
     expect(refused.status).toBe(403);
   });
 
+  it('returns reminders to the handler by themselves once the window’s end passes, nobody ending it', async () => {
+    const absent = await createHandler(stack);
+    const standIn = await createHandler(stack);
+    const endsAt = Date.now() + 5000;
+    const window = await away(absent.id, standIn.id, absent.token, Date.now() - 1000, endsAt);
+    expect(window.status, JSON.stringify(window.body)).toBe(201);
+    const id = await push(absent.id, { reminderRule: { firstAfter: 'PT1S', every: 'PT2S', maxCount: 8 } });
+    await stack.receiver.waitFor(
+      (h) => about(id, 'matter.reminder')(h) && h.path.endsWith(standIn.id),
+      'a reminder at the stand-in during the window',
+    );
+
+    const reminders = (handlerId: string) =>
+      received(handlerId, id).filter((h) => h.body.type === 'matter.reminder');
+    const [back] = await eventually(async () => {
+      const hers = reminders(absent.id);
+      return hers.length >= 2 && hers;
+    }, 'two reminders back at the handler after the window');
+    expect(Date.parse(back!.body.sentAt)).toBeGreaterThanOrEqual(endsAt);
+    expect(back!.body.data.onBehalfOf).toBeUndefined();
+    const during = reminders(standIn.id);
+    expect(during.every((h) => Date.parse(h.body.sentAt) < Date.parse(back!.body.sentAt))).toBe(true);
+    const [row] = await stack.sql`select revoked_at from delegations where id = ${window.body.id}`;
+    expect(row).toEqual({ revoked_at: null });
+  });
+
   it('sends escalations to the absent handler’s own supervisor, not the stand-in’s', async () => {
     const boss = await createHandler(stack);
     const otherBoss = await createHandler(stack);
