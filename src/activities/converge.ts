@@ -3,7 +3,6 @@ import { matterViewOf } from '../channels/matter-view.js';
 import { getHandler } from '../db/handlers.js';
 import { cardsToConverge, markConverged } from '../db/notifications.js';
 import type { MatterEventType, MatterState } from '../domain/matter.js';
-import { describeOutcome } from '../domain/outcome.js';
 import type { Throttled } from './contracts.js';
 import { waitForSendSlot } from './delivery.js';
 import type { ActivityDeps } from './index.js';
@@ -43,7 +42,12 @@ export function createConvergeActivities(deps: ActivityDeps) {
       for (const card of cards) {
         const channel = channels.get(card.channelType);
         if (!channel?.update) continue;
-        const target = { type: card.channelType, address: card.address, settings: card.settings };
+        // Written in the reader's language, as its card was.
+        const target = {
+          type: card.channelType,
+          address: card.address,
+          settings: { ...card.settings, locale: card.locale },
+        };
         const throttled = await waitForSendSlot(sql, channel, target);
         if (throttled) return throttled;
         const message: OutboundMessage = {
@@ -54,12 +58,12 @@ export function createConvergeActivities(deps: ActivityDeps) {
           idempotencyKey: `converge:${card.id}`,
           data: {
             ...input.data,
-            outcome: describeOutcome({
+            settled: {
               type: input.type,
               by: actor?.name ?? null,
               to: to?.name ?? null,
               at: input.occurredAt,
-            }),
+            },
             at: input.occurredAt,
           },
         };

@@ -115,12 +115,49 @@ export function outcomeText(message: OutboundMessage, locale: Locale = DEFAULT_L
   return key ? say(locale, key, { name: message.handler.name }) : noticeLabel(message.type, locale);
 }
 
-/** The outcome and comment the matter was settled with, those given, still to be escaped for the channel. */
+/** Who settled the matter, how and when, as convergence hands it to a card it brings up to date. */
+export interface Settled {
+  type: string;
+  by: string | null;
+  to: string | null;
+  at: string;
+}
+
+function settledOf(value: unknown): Settled | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { type, by, to, at } = value as Record<string, unknown>;
+  if (typeof type !== 'string' || typeof at !== 'string') return null;
+  const name = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
+  return { type, by: name(by), to: name(to), at };
+}
+
+/** One line saying who did what with the matter and when, in the reader's language. */
+export function settledLine(settled: Settled, locale: Locale = DEFAULT_LOCALE): string {
+  const verb = known(locale, `notice.settledVerb.${settled.type}`) ?? noticeLabel(settled.type, locale);
+  const params = { verb, at: formatDue(settled.at), by: settled.by ?? '', to: settled.to ?? '' };
+  const key = settled.to
+    ? settled.by
+      ? 'notice.settled.toBy'
+      : 'notice.settled.to'
+    : settled.by
+      ? 'notice.settled.by'
+      : 'notice.settled.at';
+  return say(locale, key, params);
+}
+
+/**
+ * What a settled card shows: who settled it and how (`data.settled`, from convergence), then the outcome and
+ * comment it was settled with, those given, still to be escaped for the channel.
+ */
 export function outcomeFacts(
   message: OutboundMessage,
   locale: Locale = DEFAULT_LOCALE,
 ): [label: string, value: string][] {
+  const settled = settledOf(message.data.settled);
   const facts: [string, unknown][] = [
+    ...(settled
+      ? [[say(locale, 'notice.field.settled'), settledLine(settled, locale)] as [string, string]]
+      : []),
     [say(locale, 'notice.field.outcome'), message.data.outcome],
     [say(locale, 'notice.field.comment'), message.data.comment],
   ];

@@ -115,6 +115,8 @@ export interface SentCard {
   recipientId: string;
   vendorRef: Record<string, string>;
   settings: Record<string, unknown>;
+  /** The recipient's locale now, null for a recipient no longer in the directory. */
+  locale: string | null;
 }
 
 /**
@@ -130,10 +132,11 @@ export async function cardsToConverge(
   return [
     ...(await db<SentCard[]>`
       select n.id::int as id, n.channel_type as "channelType", n.address, n.recipient_id as "recipientId",
-        n.vendor_ref as "vendorRef", coalesce(c.settings, '{}'::jsonb) as settings
+        n.vendor_ref as "vendorRef", coalesce(c.settings, '{}'::jsonb) as settings, h.locale
       from notifications n
       left join handler_channels c
         on c.handler_id = n.recipient_id and c.type = n.channel_type and c.address = n.address
+      left join handlers h on h.id = n.recipient_id
       where n.matter_id = ${matterId} and n.status = 'delivered' and n.vendor_ref is not null
         and n.converged_at is null and n.seq < ${beforeSeq}
       order by n.id`),

@@ -81,14 +81,18 @@ const activities = () =>
 const env = () => new MockActivityEnvironment({ attempt: 1 });
 
 /** A handler whose only channel is the one given. */
-async function handlerOn(name: string, channel: { type: string; address: string }): Promise<string> {
+async function handlerOn(
+  name: string,
+  channel: { type: string; address: string },
+  locale = 'en',
+): Promise<string> {
   const id = `cc-${randomUUID().slice(0, 8)}`;
   await insertHandler(sql, {
     id,
     name,
     supervisorId: null,
     timezone: 'Asia/Shanghai',
-    locale: 'en',
+    locale,
     quietHours: null,
     reminderCaps: null,
     channels: [{ ...channel, settings: {} }],
@@ -190,6 +194,27 @@ describe('cards converge when the matter ends', () => {
     const blocks = JSON.stringify(updates[0]!.body.blocks);
     expect(blocks).not.toContain('"actions"');
     expect(blocks).toContain('Completed by 王五 at 2026-11-29 12:05 UTC');
+  });
+
+  it('writes the converged card in its reader’s language, keeping the outcome it was completed with', async () => {
+    const handlerId = await handlerOn('王五', { type: 'slack', address: 'U024BE7LZ' }, 'zh-CN');
+    const matter = await matterHeldBy(handlerId);
+    await deliver(matter, 1, 'matter.assigned', handlerId, ACTIONS);
+
+    await converge({
+      type: 'matter.completed',
+      actorId: handlerId,
+      occurredAt: AT,
+      state: { ...matter.state, seq: 2, status: 'completed', completedBy: handlerId },
+      data: { outcome: '已放款', comment: '已核对' },
+    });
+
+    const [update] = slack.requestsTo('POST', SLACK_UPDATE);
+    const blocks = JSON.stringify(update!.body.blocks);
+    expect(blocks).toContain('王五 于 2026-11-29 12:05 UTC 已完成');
+    expect(blocks).toContain('已放款');
+    expect(blocks).toContain('无需进一步处理');
+    expect(blocks).not.toContain('Completed');
   });
 
   it('on a transfer, replaces the old holder’s Slack card with whom it went to, by name, and leaves the new holder’s fresh card alone', async () => {
