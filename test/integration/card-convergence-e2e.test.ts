@@ -1,6 +1,6 @@
 /**
  * Cards converge end to end: the whole stack (API, worker, Temporal, Postgres) with a real prosody server
- * and loopback stand-ins for Slack, WeCom and Feishu. A matter offered to a group reaches every member on
+ * and loopback stand-ins for Slack, WeCom, Feishu and DingTalk. A matter offered to a group reaches every member on
  * their own channel; one member claims it and completes it from her XMPP client, and every card the
  * vendors let us edit is then brought up to date with the outcome, once. A matter that changes hands, or is
  * cancelled, has its earlier cards brought up to date the same way, and the new holder's card left live.
@@ -24,6 +24,8 @@ const WECOM_AGENT_ID = '1000002';
 const WECOM_RESPONSE_CODE = 'rc-offer-7f3a';
 const FEISHU_USER = 'ou_7d8a6e6df7621556ce0d21922b676706ccs';
 const FEISHU_MESSAGE_ID = 'om_dc13264520392913993dd051dba21dcf';
+const DINGTALK_USER = 'manager4974';
+const DINGTALK_TEMPLATE = 'tpl-matter.schema';
 
 const SLACK_POST = '/chat.postMessage';
 const SLACK_UPDATE = '/chat.update';
@@ -33,11 +35,15 @@ const WECOM_UPDATE = '/cgi-bin/message/update_template_card';
 const FEISHU_TOKEN = '/open-apis/auth/v3/tenant_access_token/internal';
 const FEISHU_SEND = '/open-apis/im/v1/messages';
 const FEISHU_PATCH = `${FEISHU_SEND}/${FEISHU_MESSAGE_ID}`;
+const DINGTALK_TOKEN = '/v1.0/oauth2/accessToken';
+const DINGTALK_CARD = '/v1.0/im/interactiveCards';
+const DINGTALK_CARD_SEND = `${DINGTALK_CARD}/send`;
 
 let prosody: Prosody;
 let slack: FakeVendor;
 let wecom: FakeVendor;
 let feishu: FakeVendor;
+let dingtalk: FakeVendor;
 let stack: TestStack;
 let source: string;
 let manager: string;
@@ -46,7 +52,7 @@ let alicesPhone: Person;
 
 /** Fresh scripts and an empty record at every fake for each test; the stack keeps its tokens cached. */
 function script(): void {
-  for (const fake of [slack, wecom, feishu]) fake.reset();
+  for (const fake of [slack, wecom, feishu, dingtalk]) fake.reset();
   slack
     .on('POST', SLACK_POST, { json: { ok: true, ...SLACK_POSTED, message: {} } })
     .on('POST', SLACK_UPDATE, (r) => ({ json: { ok: true, channel: r.body?.channel, ts: r.body?.ts } }));
@@ -72,11 +78,16 @@ function script(): void {
       json: { code: 0, msg: 'success', data: { message_id: FEISHU_MESSAGE_ID, msg_type: 'interactive' } },
     })
     .on('PATCH', FEISHU_PATCH, { json: { code: 0, msg: 'success', data: {} } });
+  dingtalk
+    .on('POST', DINGTALK_TOKEN, { json: { accessToken: 'ding-tok-1', expireIn: 7200 } })
+    .on('POST', DINGTALK_CARD_SEND, { json: { success: true, result: { processQueryKey: 'pqk-1' } } })
+    .on('PUT', DINGTALK_CARD, { json: { success: 'true' } });
 }
 
 beforeAll(async () => {
   prosody = await startProsody([BOT, ALICE]);
-  [slack, wecom, feishu] = await Promise.all([
+  [slack, wecom, feishu, dingtalk] = await Promise.all([
+    new FakeVendor().start(),
     new FakeVendor().start(),
     new FakeVendor().start(),
     new FakeVendor().start(),
@@ -92,6 +103,12 @@ beforeAll(async () => {
       FEISHU_BASE_URL: feishu.url,
       FEISHU_APP_ID: 'cli_a1b2c3d4e5f60001',
       FEISHU_APP_SECRET: 'feishu-app-secret',
+      DINGTALK_OAPI_URL: dingtalk.url,
+      DINGTALK_API_URL: dingtalk.url,
+      DINGTALK_APP_KEY: 'ding-app-key',
+      DINGTALK_APP_SECRET: 'ding-app-secret',
+      DINGTALK_AGENT_ID: '2839445214',
+      DINGTALK_CARD_TEMPLATE_ID: DINGTALK_TEMPLATE,
       XMPP_SERVICE: prosody.service,
       XMPP_JID: prosody.jid(BOT.username),
       XMPP_PASSWORD: BOT.password,
@@ -109,7 +126,7 @@ beforeEach(script);
 afterAll(async () => {
   await alicesPhone?.stop();
   await stack?.close();
-  await Promise.all([slack?.close(), wecom?.close(), feishu?.close()]);
+  await Promise.all([slack?.close(), wecom?.close(), feishu?.close(), dingtalk?.close()]);
   await prosody?.stop();
 });
 
@@ -134,6 +151,7 @@ const seen = () =>
     slack: slack.requests.map((r) => `${r.method} ${r.path}`),
     wecom: wecom.requests.map((r) => `${r.method} ${r.path}`),
     feishu: feishu.requests.map((r) => `${r.method} ${r.path}`),
+    dingtalk: dingtalk.requests.map((r) => `${r.method} ${r.path}`),
   });
 
 const one = (requests: VendorRequest[]) => (requests.length > 0 ? requests : undefined);
@@ -381,5 +399,33 @@ describe('cards converge when a matter changes hands or is cancelled', () => {
     const blocks = JSON.stringify(updates[0]!.body.blocks);
     expect(blocks).not.toContain('"actions"');
     expect(blocks).toContain(`Cancelled by mgr-${SOURCE}`);
+  });
+
+  it('offers the DingTalk member an interactive card and updates it by its outTrackId with the outcome and no buttons, once, when the claimant completes it', async () => {
+    const dingtalkMember = await member('王五', { type: 'dingtalk', address: DINGTALK_USER });
+    const title = `Reconcile ledger ${randomUUID().slice(0, 6)}`;
+    const id = await offerToGroup([dingtalkMember], title);
+    const [send] = await arrived(() => dingtalk.requestsTo('POST', DINGTALK_CARD_SEND), 'the DingTalk card');
+    await claimAndCompleteByChat(id, title);
+    await runEnded(id);
+
+    expect(send!.headers['x-acs-dingtalk-access-token']).toBe('ding-tok-1');
+    expect(send!.body).toMatchObject({
+      cardTemplateId: DINGTALK_TEMPLATE,
+      conversationType: 0,
+      receiverUserIdList: [DINGTALK_USER],
+      cardData: { cardParamMap: { actionable: 'true', matterUrl: 'https://erp.example.com/ledger/42' } },
+    });
+    expect(send!.body.cardData.cardParamMap.title).toContain(title);
+    const updates = dingtalk.requestsTo('PUT', DINGTALK_CARD);
+    expect(updates, seen()).toHaveLength(1);
+    expect(updates[0]!.headers['x-acs-dingtalk-access-token']).toBe('ding-tok-1');
+    expect(updates[0]!.body).toEqual({
+      outTrackId: send!.body.outTrackId,
+      // In 王五's locale: handlers are zh-CN unless they chose otherwise.
+      cardData: { cardParamMap: { status: 'Alice 已完成', actionable: 'false', completeToken: '' } },
+      cardOptions: { updateCardDataByKey: true },
+    });
+    expect(dingtalk.requestsTo('POST', DINGTALK_CARD_SEND)).toHaveLength(1);
   });
 });
