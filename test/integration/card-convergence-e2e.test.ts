@@ -130,12 +130,12 @@ afterAll(async () => {
   await prosody?.stop();
 });
 
-/** A handler whose only channel is the one given, with a token to act as them. */
-async function member(name: string, channel: { type: string; address: string }) {
+/** A handler whose only channel is the one given, reading the given language, with a token to act as them. */
+async function member(name: string, channel: { type: string; address: string }, locale = 'en') {
   const h = await createHandler(stack, { name });
   const res = await call(stack, 'PATCH', `/v1/handlers/${h.id}`, {
     token: stack.adminToken,
-    body: { channels: [channel] },
+    body: { channels: [channel], locale },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return h;
@@ -402,7 +402,7 @@ describe('cards converge when a matter changes hands or is cancelled', () => {
   });
 
   it('offers the DingTalk member an interactive card and updates it by its outTrackId with the outcome and no buttons, once, when the claimant completes it', async () => {
-    const dingtalkMember = await member('王五', { type: 'dingtalk', address: DINGTALK_USER });
+    const dingtalkMember = await member('王五', { type: 'dingtalk', address: DINGTALK_USER }, 'zh-CN');
     const title = `Reconcile ledger ${randomUUID().slice(0, 6)}`;
     const id = await offerToGroup([dingtalkMember], title);
     const [send] = await arrived(() => dingtalk.requestsTo('POST', DINGTALK_CARD_SEND), 'the DingTalk card');
@@ -422,7 +422,7 @@ describe('cards converge when a matter changes hands or is cancelled', () => {
     expect(updates[0]!.headers['x-acs-dingtalk-access-token']).toBe('ding-tok-1');
     expect(updates[0]!.body).toEqual({
       outTrackId: send!.body.outTrackId,
-      // In 王五's locale: handlers are zh-CN unless they chose otherwise.
+      // In 王五's own language.
       cardData: { cardParamMap: { status: 'Alice 已完成', actionable: 'false', completeToken: '' } },
       cardOptions: { updateCardDataByKey: true },
     });
