@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { request } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { temporalCliPath } from '../../src/runtime/tools.js';
@@ -131,6 +132,50 @@ describe('a matter pushed through the API', () => {
     const deadPage = await fetch(completeUrl);
     expect(deadPage.status).toBe(410);
     expect(await deadPage.text()).toContain(`Completed by Handler ${handler.id}`);
+  });
+
+  it('builds action links from the configured base URL, never from a Host header a request names', async () => {
+    const forged = { host: 'attacker.example', 'x-forwarded-host': 'attacker.example' };
+    const send = (method: string, url: URL, headers: Record<string, string>, body?: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = request(url, { method, headers: { ...headers, ...forged } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const handler = await createHandler(stack);
+    const created = await send(
+      'POST',
+      new URL('/v1/matters', stack.baseUrl),
+      { authorization: `Bearer ${sourceToken}`, 'content-type': 'application/json' },
+      JSON.stringify({
+        source: 'loans',
+        externalId: randomUUID(),
+        title: 'Host check',
+        handlerId: handler.id,
+      }),
+    );
+    expect(created.status, created.text).toBe(201);
+    const { id } = JSON.parse(created.text) as { id: string };
+
+    const assigned = await stack.receiver.waitFor(
+      (h) => h.body.type === 'matter.assigned' && h.body.matter.id === id,
+      'matter.assigned',
+    );
+    const urls: string[] = assigned.body.actions.map((a: { url: string }) => a.url);
+    expect(urls).toHaveLength(3);
+    for (const url of urls) expect(url.startsWith(`${stack.baseUrl}/a/`)).toBe(true);
+    expect(JSON.stringify(assigned.body)).not.toContain('attacker.example');
+
+    const page = await send('GET', new URL(urls[0]!), {});
+    expect(page.status).toBe(200);
+    expect(page.text).not.toContain('attacker.example');
   });
 
   it('transfers to a new handler who is notified at once, and the old links die', async () => {
