@@ -135,13 +135,16 @@ export async function waitForSendSlot(
 ): Promise<Throttled | null> {
   if (!channel.sendLimits?.length) return null;
   const tolerance = lateSendToleranceMs(channel.sendLimits);
+  // The vendor counts sends as they reach it, not as their slots say: slots are spaced as if each window
+  // were longer by the lateness a send is allowed and as much again for its way there (a busy host writes
+  // it late), so that it still falls outside the vendor's window of the send `max` slots after it. Within
+  // a window the sends are staggered, so that they do not all leave, and queue, at once.
+  const spaced = [
+    ...channel.sendLimits.map((l) => ({ max: l.max, perMs: l.perMs + 2 * tolerance })),
+    { max: 1, perMs: tolerance / Math.max(...channel.sendLimits.map((l) => l.max)) },
+  ];
   for (let asked = 1; ; asked++) {
-    const slot = await grantSendSlot(
-      db,
-      `${target.type}:${target.address}`,
-      channel.sendLimits,
-      MAX_WAIT_IN_ACTIVITY_MS,
-    );
+    const slot = await grantSendSlot(db, `${target.type}:${target.address}`, spaced, MAX_WAIT_IN_ACTIVITY_MS);
     if (!slot.granted) return { throttledForMs: slot.waitMs };
     const wait = slot.at - Date.now();
     if (wait > 0) await Context.current().sleep(wait);
@@ -152,9 +155,13 @@ export async function waitForSendSlot(
   }
 }
 
-/** How late a send may go out in its slot: a tenth of the shortest window, so a stall bunches little. */
+/**
+ * How late a send may go out in its slot: a tenth of the shortest window, and no more than a second,
+ * which only a stall exceeds; every window is lengthened by twice this, so it is kept small.
+ */
 const lateSendToleranceMs = (limits: readonly { perMs: number }[]): number =>
-  Math.min(...limits.map((l) => l.perMs)) / 10;
+  Math.min(...limits.map((l) => l.perMs / 10), MAX_LATE_SEND_MS);
+const MAX_LATE_SEND_MS = 1_000;
 const MAX_LATE_SLOTS = 3;
 
 /**
