@@ -11,8 +11,9 @@
  * - Each file holds `{ workflowId, history }`, which is what `Worker.runReplayHistories` takes; the format is
  *   test/support/history-files.ts's (not the SDK's `historyToJSON`, which fails in this install).
  * - Most scenarios run on the time-skipping test server (from .tools, via src/runtime/tools.ts; the SDK's own
- *   download is not used). Continue-as-new is suggested only by a real engine, so that scenario runs on a
- *   Temporal dev server with a low `limit.historyCount.suggestContinueAsNew`, in real time (a few seconds).
+ *   download is not used). The test server suggests continue-as-new only past about 4,000 events, so that
+ *   scenario runs on a Temporal dev server with a low `limit.historyCount.suggestContinueAsNew`, in real time
+ *   (a few seconds), keeping its histories small.
  * - Activities are fakes: recordEvent does nothing, findHandler answers from a small directory, deliverNotice
  *   returns 'delivered'.
  */
