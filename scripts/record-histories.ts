@@ -435,6 +435,26 @@ const TIME_SKIPPING_SCENARIOS: Scenario[] = [
       await complete(handle, 'lin');
     },
   },
+  {
+    // Hourly for ten hours, then a reviewed change to daily: the daily rule goes on from its own first slot.
+    name: 'rule-changed-replans-from-now',
+    rule: { every: 'PT1H' },
+    async drive({ handle, sleep }) {
+      await sleep(10.5 * HOUR);
+      await handle.executeUpdate(modifyUpdate, {
+        args: [
+          {
+            actorId: 'mgr-1',
+            reason: 'daily is enough',
+            review: { changeRequestId: 'cr-9', approvedBy: 'mgr-2' },
+            reminderRule: { every: 'P1D', maxCount: 3 },
+          },
+        ],
+      });
+      await sleep(4 * DAY);
+      await complete(handle, 'alice');
+    },
+  },
 ];
 
 /** Reminders every second, on a dev server that suggests a new run after 40 events: one hand-over. */

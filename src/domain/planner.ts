@@ -453,7 +453,10 @@ export function previewSchedule(
   return planned;
 }
 
-/** After the due time or the rule changed: what is behind stays sent, what moved ahead will go out again. */
+/**
+ * After the due time changed (or the rule, in runs from before `replanProgress`): what is behind stays sent,
+ * what moved ahead will go out again.
+ */
 export function rebaseProgress(input: EngineInput): Progress {
   const cal = input.context.calendar;
   const starts = ladderStarts(input, cal);
@@ -467,6 +470,30 @@ export function rebaseProgress(input: EngineInput): Progress {
     lastLadderSlot: starts.map((start, l) => (start > input.now ? null : (input.lastLadderSlot[l] ?? null))),
     acknowledgedAt: input.acknowledgedAt,
   };
+}
+
+/**
+ * After the rule itself changed: its reminders go on as if it had been the rule since the assignment. Its
+ * slots up to now count as gone out, so the change brings neither a burst of the new cadence nor a silence as
+ * long as the old count of reminders; the next one is the new rule's first slot after now.
+ */
+export function replanProgress(input: EngineInput): Progress {
+  const times = timesOf(input);
+  const cap = input.schedule.maxCount ?? Number.POSITIVE_INFINITY;
+  let count = 0;
+  let last: number | null = null;
+  let slot = times.firstReminder();
+  if (times.reminderEvery !== null && slot <= input.now) {
+    count = Math.min(cap, Math.floor((input.now - slot) / times.reminderEvery) + 1);
+    last = slot + (count - 1) * times.reminderEvery;
+  } else {
+    for (let guard = 0; slot <= input.now && count < cap && guard < LOOP_LIMIT; guard++) {
+      last = slot;
+      count += 1;
+      slot = times.reminderStep(count - 1, slot);
+    }
+  }
+  return { ...rebaseProgress(input), remindersSent: count, lastReminderSlot: last };
 }
 
 /**

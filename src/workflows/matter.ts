@@ -56,6 +56,7 @@ import {
   type Progress,
   planNotice,
   rebaseProgress,
+  replanProgress,
   resumeProgress,
 } from '../domain/planner.js';
 import { type LadderTarget, parseSchedule, type Schedule } from '../domain/schedule.js';
@@ -543,6 +544,8 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
     Object.assign(state, Object.fromEntries(Object.entries(others).map(([field, c]) => [field, c.to])));
     if (reassigned) {
       assignTo(String(reassigned.to));
+    } else if (changes.reminderRule && patched('rule-change-replans-from-now')) {
+      keep(replanProgress(engineInput()));
     } else if (changes.dueAt || changes.reminderRule) {
       keep(rebaseProgress(engineInput()));
     }

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ROUND_THE_CLOCK } from '../../src/domain/calendar.js';
 import {
@@ -6,6 +7,7 @@ import {
   type Progress,
   planNotice,
   rebaseProgress,
+  replanProgress,
 } from '../../src/domain/planner.js';
 import type { ReminderRule } from '../../src/domain/reminder-rule.js';
 import { parseSchedule } from '../../src/domain/schedule.js';
@@ -112,5 +114,61 @@ describe('rebaseProgress (after the due time or the rule changed)', () => {
     );
     const once = rebaseProgress(input);
     expect(rebaseProgress({ ...input, ...once })).toEqual(once);
+  });
+});
+
+const next = (input: EngineInput) => planNotice({ ...input, ...replanProgress(input) });
+
+describe('replanProgress (after the rule itself changed)', () => {
+  it('goes from hourly to daily after ten reminders with the next one a day after the assignment, not ten days', () => {
+    const input = changedTo(
+      { every: 'P1D' },
+      { remindersSent: 10, lastReminderSlot: T0 + 10 * HOUR },
+      T0 + 10.5 * HOUR,
+    );
+    expect(replanProgress(input)).toMatchObject({ remindersSent: 0, lastReminderSlot: null });
+    expect(next(input)).toMatchObject({ kind: 'reminder', index: 0, at: T0 + DAY });
+  });
+
+  it('goes from daily to hourly with the next one on the coming hour, not a catch-up at once', () => {
+    const input = changedTo(
+      { every: 'PT1H' },
+      { remindersSent: 2, lastReminderSlot: T0 + 2 * DAY },
+      T0 + 50.5 * HOUR,
+    );
+    expect(replanProgress(input)).toMatchObject({ remindersSent: 50, lastReminderSlot: T0 + 50 * HOUR });
+    expect(next(input)).toMatchObject({ kind: 'reminder', index: 50, at: T0 + 51 * HOUR });
+  });
+
+  it('takes the new rule’s slots up to now as its count, so a maxCount already passed sends nothing more', () => {
+    const input = changedTo({ every: 'PT4H', maxCount: 3 }, { remindersSent: 1 }, T0 + 20 * HOUR);
+    expect(replanProgress(input)).toMatchObject({ remindersSent: 3, lastReminderSlot: T0 + 12 * HOUR });
+    expect(next(input)).toBeNull();
+  });
+
+  it('walks a rule of times of day the same way: the next is the first time of day after now', () => {
+    // In the calendar's zone, UTC here; changed at 05:00 on the third day.
+    const input = changedTo({ timesOfDay: ['01:00', '07:00'] }, {}, T0 + 2 * DAY + 5 * HOUR);
+    const replanned = replanProgress(input);
+    expect(replanned.lastReminderSlot).toBe(T0 + 2 * DAY + 1 * HOUR);
+    expect(next(input)).toMatchObject({ kind: 'reminder', at: T0 + 2 * DAY + 7 * HOUR });
+  });
+
+  it('never plans the next reminder at or before the change, nor later than the new rule’s first slot after it', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 72 }),
+        fc.integer({ min: 0, max: 30 * 24 }),
+        fc.integer({ min: 0, max: 500 }),
+        (everyHours, nowHours, sentBefore) => {
+          const now = T0 + nowHours * HOUR + 1;
+          const input = changedTo({ every: `PT${everyHours}H` }, { remindersSent: sentBefore }, now);
+          const planned = next(input);
+          const firstAfter = T0 + (Math.floor((now - T0) / (everyHours * HOUR)) + 1) * everyHours * HOUR;
+          expect(planned).toMatchObject({ kind: 'reminder', at: firstAfter });
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

@@ -27,6 +27,7 @@ const SCENARIOS = [
   'filing-pauses-then-returns',
   'ladder-climbs-then-acknowledged',
   'misrouted-then-rule-changed',
+  'rule-changed-replans-from-now',
   'continue-as-new.run-1',
   'continue-as-new.run-2',
 ];

@@ -1,6 +1,7 @@
 /**
  * A reviewed change of a running matter's reminder rule (the modify Update) re-plans it at once: the new rule's
- * calendar is loaded, and what went out is carried over as `rebaseProgress` says. On the time-skipping test
+ * calendar is loaded, its reminders go on from its own slots as `replanProgress` says, and the ladder's
+ * progress is carried over as `rebaseProgress` says. On the time-skipping test
  * server with fake activities (test/support/matter-run.ts).
  */
 import { describe, expect, it } from 'vitest';
@@ -56,7 +57,7 @@ const level = async (run: MatterRun) =>
   (await run.handle.describe()).typedSearchAttributes.get(MatterEscalationLevel);
 
 describe('changing the reminder rule of a running matter', { timeout: 120_000 }, () => {
-  it('the new cadence and ladder take over; reminders already sent count toward the new maxCount, a rung that now starts later goes out again', async () => {
+  it('the new cadence and ladder take over as if they had applied since the assignment: the new rule’s first slot after the change is next, a rung that now starts later goes out again', async () => {
     const rule = { every: 'P1D', maxCount: 5, escalateAfter: 'PT12H' };
     await withMatter({ rule }, async (run) => {
       await run.sleep(30 * HOUR);
@@ -72,15 +73,17 @@ describe('changing the reminder rule of a running matter', { timeout: 120_000 },
           { after: 'P3D', to: { handler: 'bob' } },
         ],
       });
-      // Reminder slot 1 of the new rule is next (48h + 12h); the rung now starting at 48h is not yet reached.
-      expect(changed.state).toMatchObject({ remindersSent: 1, escalated: false });
+      // The new rule has no slot before 48h, so its first is next, whatever went out under the old one; the
+      // rung now starting at 48h is not yet reached.
+      expect(changed.state).toMatchObject({ remindersSent: 0, escalated: false });
       expect(changed.state.nextNoticeAt).toBe(new Date(run.createdAtMs + 48 * HOUR).toISOString());
       expect(await level(run), 'the level follows the re-planned ladder').toBe(0);
 
       await run.sleep(10 * DAY);
       expect(timeline(run, run.createdAtMs + 30 * HOUR)).toEqual([
-        'escalation L0@48h',
         // On a tie the escalation goes first.
+        'escalation L0@48h',
+        'reminder#0@48h',
         'escalation L0@60h',
         'reminder#1@60h',
         'escalation L1@72h',
@@ -99,6 +102,21 @@ describe('changing the reminder rule of a running matter', { timeout: 120_000 },
       ]);
       expect(await run.handle.query(stateQuery)).toMatchObject({ remindersSent: 4, nextNoticeAt: null });
       expect(await level(run)).toBe(2);
+    });
+  });
+
+  it('going from hourly to daily after ten reminders, the next comes a day after the assignment, not ten days after', async () => {
+    await withMatter({ rule: { every: 'PT1H' } }, async (run) => {
+      await run.sleep(10.5 * HOUR);
+      expect(timeline(run, 0)).toHaveLength(10);
+
+      await changeRule(run, { every: 'P1D', maxCount: 3 });
+      await run.sleep(4 * DAY);
+      expect(timeline(run, run.createdAtMs + 10.5 * HOUR)).toEqual([
+        'reminder#0@24h',
+        'reminder#1@48h',
+        'reminder#2@72h',
+      ]);
     });
   });
 
