@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { ChangeOutcomeType, MatterView, OutboundMessage } from '../channels/channel.js';
+import type { ChangeOutcomeType, MatterView } from '../channels/channel.js';
 import { matterViewOf } from '../channels/matter-view.js';
 import { type ChangeRequestRow, getChangeRequest } from '../db/change-requests.js';
 import { getHandler } from '../db/handlers.js';

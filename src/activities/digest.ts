@@ -1,5 +1,4 @@
 import type { Client } from '@temporalio/client';
-import type { OutboundMessage } from '../channels/channel.js';
 import { matterViewOf } from '../channels/matter-view.js';
 import { gatherDigest } from '../db/digests.js';
 import { getHandler } from '../db/handlers.js';
