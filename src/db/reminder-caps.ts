@@ -36,11 +36,13 @@ export async function claimCappedReminder(
     }
     const [clock] = await tx<{ now: Date }[]>`select now() as now`;
     const now = clock!.now;
+    // One reminder is one, however many of the recipient's channels it was tried on.
     const sent = await tx<{ at: Date }[]>`
-      select created_at as at from notifications
+      select min(created_at) as at from notifications
       where recipient_id = ${key.recipientId} and type = any(${CAPPED_TYPES as string[]})
         and status in ('pending', 'delivered', 'failed') and created_at > ${now}::timestamptz - interval '1 day'
-      order by created_at desc limit ${caps.perDay}`;
+      group by matter_id, seq
+      order by at desc limit ${caps.perDay}`;
     const decision = decideReminder(
       sent.map((r) => r.at.getTime()),
       caps,

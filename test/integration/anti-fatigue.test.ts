@@ -143,6 +143,27 @@ describe('reminder caps across matters', () => {
     }
   });
 
+  it('counts a reminder that fell back to a second channel once toward the cap', async () => {
+    const channels = ['first', 'second'].map((name) => ({
+      type: 'webhook',
+      address: receiver.addressFor(`fallback-${name}-${randomUUID().slice(0, 6)}`),
+      settings: {},
+    }));
+    const handlerId = await givenHandler({ perHour: 2, perDay: 10 }, channels);
+    const refused = channels[0]!.address;
+    receiver.respond = (hook) => (refused.endsWith(hook.path) ? 400 : 200);
+    try {
+      const deps = depsWith();
+      const [a, b, c] = await Promise.all([1, 2, 3].map(() => givenMatter(handlerId)));
+      expect(await deliver(deps, reminder(a!, 2))).toBe('delivered');
+      expect(await deliver(deps, reminder(b!, 2))).toBe('delivered');
+      expect(await deliver(deps, reminder(c!, 2))).toBe('digested');
+      expect(await statuses(handlerId)).toEqual(['failed', 'delivered', 'failed', 'delivered', 'digested']);
+    } finally {
+      receiver.respond = () => 200;
+    }
+  });
+
   it('never holds back what is not a reminder: an assignment or a transfer goes out over the cap', async () => {
     const handlerId = await givenHandler({ perHour: 1, perDay: 1 });
     const deps = depsWith();
