@@ -236,6 +236,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/callbacks/wecom': { kind: 'callback' },
   'POST /v1/callbacks/wecom': { kind: 'callback' },
   'POST /v1/callbacks/feishu': { kind: 'callback' },
+  'POST /v1/callbacks/dingtalk': { kind: 'callback' },
 
   'GET /a/{token}': { kind: 'link', params: { token: 'link' } },
   'POST /a/{token}': { kind: 'link', params: { token: 'link' }, form: ACTION_FIELDS },
