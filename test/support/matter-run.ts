@@ -4,7 +4,7 @@
  * test/workflow/matter-workflow.test.ts, whose harness is its own.
  */
 import { randomUUID } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { afterAll, beforeAll, vi } from 'vitest';
@@ -16,7 +16,7 @@ import type {
 } from '../../src/activities/contracts.js';
 import type { MatterActivities } from '../../src/activities/index.js';
 import { type BusinessCalendar, ROUND_THE_CLOCK } from '../../src/domain/calendar.js';
-import type { MatterInput } from '../../src/domain/matter.js';
+import type { MatterInput, MatterState } from '../../src/domain/matter.js';
 import type { ReminderRule } from '../../src/domain/reminder-rule.js';
 import type { matterWorkflow } from '../../src/workflows/matter.js';
 import { completeUpdate, stateQuery } from '../../src/workflows/messages.js';
@@ -39,6 +39,8 @@ export interface MatterRun {
   planningQueries: PlanningQuery[];
   /** Holds every recordEvent from now until the returned function is called. */
   holdRecords(): () => void;
+  /** The run's end state, awaited through a plain client: the time-skipping one would let the clock jump. */
+  result(): Promise<MatterState>;
 }
 
 export interface MatterOptions {
@@ -134,7 +136,20 @@ async function withMatter<T>(
     };
     try {
       const sleep = (ms: number) => env.sleep(ms);
-      return await body({ handle, createdAtMs, sleep, events, notices, planningQueries, holdRecords });
+      const result = () =>
+        new Client({ connection: env.connection }).workflow
+          .getHandle<typeof matterWorkflow>(handle.workflowId)
+          .result();
+      return await body({
+        handle,
+        createdAtMs,
+        sleep,
+        events,
+        notices,
+        planningQueries,
+        holdRecords,
+        result,
+      });
     } finally {
       await closeMatter(handle);
     }

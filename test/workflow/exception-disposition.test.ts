@@ -3,116 +3,27 @@
  * time-skipping test server, with fake activities (see matter-workflow.test.ts for the server's quirks).
  */
 import { randomUUID } from 'node:crypto';
-import { Client, type WorkflowHandle } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { DeliverNoticeInput, RecordEventInput } from '../../src/activities/contracts.js';
-import type { MatterActivities } from '../../src/activities/index.js';
-import { ROUND_THE_CLOCK } from '../../src/domain/calendar.js';
-import type { MatterInput } from '../../src/domain/matter.js';
-import type { matterWorkflow } from '../../src/workflows/matter.js';
-import {
-  completeUpdate,
-  fileExceptionUpdate,
-  filingUpdate,
-  stateQuery,
-} from '../../src/workflows/messages.js';
-import { startMatterEnvironment } from '../support/time-skipping.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { RecordEventInput } from '../../src/activities/contracts.js';
+import { fileExceptionUpdate, filingUpdate } from '../../src/workflows/messages.js';
+import { type MatterRun, useMatterServer } from '../support/matter-run.js';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;
 /** Timers fire at the workflow task's time, a little after the planned instant. */
 const SKEW = 5_000;
 
-let env: TestWorkflowEnvironment;
-let workflowBundle: WorkflowBundleOption;
+const server = useMatterServer();
 
-beforeAll(async () => {
-  ({ env, workflowBundle } = await startMatterEnvironment());
-}, 120_000);
-afterAll(async () => env?.teardown());
-
-interface Run {
-  handle: WorkflowHandle<typeof matterWorkflow>;
-  createdAtMs: number;
-  events: RecordEventInput[];
-  notices: DeliverNoticeInput[];
-}
-
-async function withMatter<T>(body: (run: Run) => Promise<T>): Promise<T> {
-  const events: RecordEventInput[] = [];
-  const notices: DeliverNoticeInput[] = [];
-  const activities: Pick<
-    MatterActivities,
-    'recordEvent' | 'findHandler' | 'deliverNotice' | 'loadPlanningContext' | 'convergeMessages'
-  > = {
-    async recordEvent(input) {
-      events.push(input);
-    },
-    async loadPlanningContext() {
-      return { calendar: ROUND_THE_CLOCK, quiet: null };
-    },
-    async findHandler(id) {
-      return { id, name: id, active: true, supervisorId: 'sam' };
-    },
-    async convergeMessages() {
-      return 'converged';
-    },
-    async deliverNotice(input) {
-      notices.push(input);
-      return 'delivered';
-    },
-  };
-  const id = randomUUID();
-  const taskQueue = `disposition-${id}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle,
-    activities,
-  });
-  return worker.runUntil(async () => {
-    const createdAtMs = await env.currentTimeMs();
-    const input: MatterInput = {
-      id,
-      source: 'loans',
-      externalId: `ext-${id}`,
-      title: 'Approve loan 42',
-      details: null,
-      link: null,
-      dueAt: null,
-      priority: 'normal',
-      reminderRule: { every: 'P1D' },
-      handlerId: 'alice',
-      createdBy: 'loans',
-      createdAt: new Date(createdAtMs).toISOString(),
-    };
-    const handle = await env.client.workflow.start<typeof matterWorkflow>('matterWorkflow', {
-      args: [input],
-      taskQueue,
-      workflowId: `matter:test:${id}`,
+/** A daily matter for alice, acted on once it has reached her, as a handler would. */
+const withMatter = <T>(body: (run: MatterRun) => Promise<T>): Promise<T> =>
+  server.withMatter({ rule: { every: 'P1D' } }, async (run) => {
+    await vi.waitFor(() => expect(run.events[0]?.type).toBe('matter.assigned'), {
+      timeout: 10_000,
+      interval: 20,
     });
-    try {
-      // As a handler would: act once the matter has reached them.
-      await vi.waitFor(() => expect(events[0]?.type).toBe('matter.assigned'), {
-        timeout: 10_000,
-        interval: 20,
-      });
-      return await body({ handle, createdAtMs, events, notices });
-    } finally {
-      // Ended by its handler, never terminated: a terminated run leaks the server's time-skipping lock.
-      const state = await handle.query(stateQuery).catch(() => null);
-      if (state?.status === 'open') {
-        await handle.executeUpdate(completeUpdate, { args: [{ actorId: 'alice' }] }).catch(() => undefined);
-      }
-      const deadline = Date.now() + 10_000;
-      while ((await handle.describe()).status.name === 'RUNNING' && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    return body(run);
   });
-}
 
 const offsetsOf = (events: RecordEventInput[], type: string, originMs: number) =>
   events.filter((e) => e.type === type).map((e) => Date.parse(e.occurredAt) - originMs);
@@ -135,8 +46,8 @@ const filing = (onFiling: 'pause_reminders' | 'return_to_source' | 'leave_open')
 
 describe('exception dispositions in matterWorkflow', { timeout: 120_000 }, () => {
   it('pause_reminders: no reminder while the filing is open; once closed, the daily clock goes on where it stood, without a burst', async () => {
-    await withMatter(async ({ handle, createdAtMs, events, notices }) => {
-      await env.sleep(1.5 * DAY);
+    await withMatter(async ({ handle, createdAtMs, sleep, events, notices }) => {
+      await sleep(1.5 * DAY);
       const filed = await handle.executeUpdate(fileExceptionUpdate, { args: [filing('pause_reminders')] });
       expect(filed.state.nextNoticeAt, 'nothing planned while paused').toBeNull();
       const told = () => notices.find((n) => n.seq === filed.seq && n.recipient.kind === 'subscribers');
@@ -148,7 +59,7 @@ describe('exception dispositions in matterWorkflow', { timeout: 120_000 }, () =>
         webhooks: ['https://risk.example/hook'],
       });
 
-      await env.sleep(3 * DAY);
+      await sleep(3 * DAY);
       expectNear(offsetsOf(events, 'matter.reminder', createdAtMs), [1 * DAY]);
 
       const acked = await handle.executeUpdate(filingUpdate, {
@@ -161,7 +72,7 @@ describe('exception dispositions in matterWorkflow', { timeout: 120_000 }, () =>
       // Paused 1.5d → 4.5d: the reminder due at 2d (half a day after the pause began) comes half a day after it ends.
       expect(Date.parse(closed.state.nextNoticeAt!) - createdAtMs).toBeCloseTo(5 * DAY, -4);
 
-      await env.sleep(1.6 * DAY);
+      await sleep(1.6 * DAY);
       expectNear(offsetsOf(events, 'matter.reminder', createdAtMs), [1 * DAY, 5 * DAY, 6 * DAY]);
       expect(
         events.filter((e) => e.type.startsWith('exception.')).map((e) => [e.type, e.data.note ?? null]),
@@ -174,13 +85,10 @@ describe('exception dispositions in matterWorkflow', { timeout: 120_000 }, () =>
   });
 
   it('return_to_source: the matter ends as returned, recorded after the filing, and its handler is told', async () => {
-    await withMatter(async ({ handle, events, notices }) => {
+    await withMatter(async ({ handle, events, notices, result }) => {
       const filed = await handle.executeUpdate(fileExceptionUpdate, { args: [filing('return_to_source')] });
       expect(filed.state.status).toBe('returned');
-      const result = await new Client({ connection: env.connection }).workflow
-        .getHandle<typeof matterWorkflow>(handle.workflowId)
-        .result();
-      expect(result.status).toBe('returned');
+      expect((await result()).status).toBe('returned');
       expect(events.map((e) => e.type)).toEqual(['matter.assigned', 'exception.filed', 'matter.returned']);
       const told = () => notices.find((n) => n.type === 'matter.returned');
       await vi.waitFor(() => expect(told()).toBeDefined(), { timeout: 10_000, interval: 20 });
