@@ -43,6 +43,7 @@ import type { MatterActivities } from '../src/activities/index.js';
 import { type BusinessCalendar, type QuietHours, ROUND_THE_CLOCK } from '../src/domain/calendar.js';
 import type { MatterInput } from '../src/domain/matter.js';
 import type { ReminderRule } from '../src/domain/reminder-rule.js';
+import { parseSchedule } from '../src/domain/schedule.js';
 import { freePort } from '../src/runtime/free-port.js';
 import { startDevServer } from '../src/runtime/temporal-dev-server.js';
 import { temporalCliPath, testServerPath } from '../src/runtime/tools.js';
@@ -120,6 +121,17 @@ const activities: Pick<
 
 type Handle = WorkflowHandle<typeof matterWorkflow>;
 
+/** The start's arguments; with `opening`, the context loadPlanningContext would answer for the input. */
+function argsOf(scenario: Scenario, input: MatterInput): Parameters<typeof matterWorkflow> {
+  if (!scenario.opening) return [input];
+  const calendar = parseSchedule(input.reminderRule).calendar;
+  const opening = {
+    calendar: (calendar && CALENDARS[calendar]) || ROUND_THE_CLOCK,
+    quiet: (input.handlerId && QUIET_HOURS[input.handlerId]) || null,
+  };
+  return [input, undefined, opening];
+}
+
 interface Drive {
   handle: Handle;
   /** Lets `ms` of workflow time pass. */
@@ -142,6 +154,8 @@ interface Scenario extends MatterSpec {
    * so it waits for the assignment to be on record.
    */
   withStart?(handle: Handle): Promise<WorkflowUpdateHandle<unknown>>;
+  /** Started as the API starts a matter now: with its planning context, which the run then does not load. */
+  opening?: true;
   /** Drives the run to its end (the recorder then waits for the run to close). */
   drive(run: Drive): Promise<void>;
 }
@@ -455,6 +469,19 @@ const TIME_SKIPPING_SCENARIOS: Scenario[] = [
       await complete(handle, 'alice');
     },
   },
+  {
+    // Started with the calendar and mei's quiet hours; a transfer to lin then loads lin's as before.
+    name: 'opened-with-planning-context',
+    rule: { clock: 'working', calendar: 'cn-sh', every: 'PT4H', maxCount: 3 },
+    input: { handlerId: 'mei' },
+    opening: true,
+    async drive({ handle, sleep }) {
+      await sleep(2 * DAY);
+      await transfer(handle, 'mei', 'lin');
+      await sleep(3 * DAY);
+      await complete(handle, 'lin');
+    },
+  },
 ];
 
 /** Reminders every second, on a dev server that suggests a new run after 40 events: one hand-over. */
@@ -528,7 +555,7 @@ async function recordTimeSkipping(
         let release = () => {};
         if (scenario.withStart) planningHeld = new Promise((resolve) => (release = resolve));
         const handle = await env.client.workflow.start<typeof matterWorkflow>('matterWorkflow', {
-          args: [matterInput(scenario, createdAtMs)],
+          args: argsOf(scenario, matterInput(scenario, createdAtMs)),
           taskQueue: TASK_QUEUE,
           workflowId: `matter:replay:${scenario.name}`,
         });

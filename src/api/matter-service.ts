@@ -10,6 +10,7 @@ import { findExceptionType } from '../db/exception-types.js';
 import { groupExists } from '../db/groups.js';
 import { handlerExists } from '../db/handlers.js';
 import { getMatter, type MatterRow, releaseReservation, reserveMatter } from '../db/matters.js';
+import { planningContextFor } from '../db/planning-context.js';
 import { findTemplate } from '../db/rule-templates.js';
 import type {
   AcknowledgeAction,
@@ -31,6 +32,7 @@ import {
   type MatterStatus as Status,
   workflowIdFor,
 } from '../domain/matter.js';
+import type { PlanningContext } from '../domain/planner.js';
 import { defaultRuleFor, type ReminderRule, RuleError } from '../domain/reminder-rule.js';
 import { parseSchedule, type Schedule } from '../domain/schedule.js';
 import type { matterWorkflow } from '../workflows/matter.js';
@@ -128,6 +130,7 @@ export function matterService({
     input: MatterInput,
     workflowId: string,
     startAt: Date | null = null,
+    opening?: PlanningContext,
   ): Promise<void> {
     try {
       // An engine that is away would hold the caller for the client's whole retry budget (some 20 s):
@@ -136,7 +139,7 @@ export function matterService({
         temporal.workflow.start<typeof matterWorkflow>('matterWorkflow', {
           workflowId,
           taskQueue,
-          args: [input],
+          args: opening ? [input, undefined, opening] : [input],
           workflowIdConflictPolicy: 'USE_EXISTING',
           ...(startAt && startAt.getTime() > Date.now()
             ? { startDelay: startAt.getTime() - Date.now() }
@@ -280,6 +283,15 @@ export function matterService({
         createdAt: (options.startAt ?? new Date()).toISOString(),
       };
       const requestHash = canonicalHash(input);
+      // Read before anything is written; a run that starts later reads its own, as calendars and quiet
+      // hours may change meanwhile.
+      const startsLater = !!options.startAt && options.startAt.getTime() > Date.now();
+      const opening = startsLater
+        ? undefined
+        : await planningContextFor(sql, {
+            handlerId: input.handlerId,
+            calendar: parseSchedule(reminderRule).calendar,
+          });
       const reservation = await reserveMatter(sql, { ...input, workflowId, requestHash });
       if (!reservation.created) {
         if (reservation.requestHash !== requestHash) {
@@ -296,7 +308,7 @@ export function matterService({
         return { created: false, id: row.id, workflowId, status: row.status };
       }
       try {
-        await startWorkflow(input, workflowId, options.startAt ?? null);
+        await startWorkflow(input, workflowId, options.startAt ?? null, opening);
       } catch (err) {
         // An engine that did not answer may have started the run all the same: the reservation then stays,
         // so that a resend of this request finds or starts that run under this matter's id.

@@ -118,8 +118,15 @@ function refuse(err: unknown): never {
   throw err;
 }
 
-/** `carried` is the state handed over by continue-as-new; a new matter starts without it. */
-export async function matterWorkflow(input: MatterInput, carried?: MatterState): Promise<MatterState> {
+/**
+ * `carried` is the state handed over by continue-as-new; a new matter starts without it. `opening` is the
+ * planning context the API read as it started the run, which spares the run its first lookup.
+ */
+export async function matterWorkflow(
+  input: MatterInput,
+  carried?: MatterState,
+  opening?: PlanningContext,
+): Promise<MatterState> {
   const { workflowId } = workflowInfo();
   const state: MatterState = carried
     ? { groupId: null, ...carried }
@@ -663,7 +670,7 @@ export async function matterWorkflow(input: MatterInput, carried?: MatterState):
 
   publishSearchAttributes();
   upsertMemo({ title: state.title });
-  planning = await contextFor(state.handlerId);
+  planning = opening && engine && !carried ? opening : await contextFor(state.handlerId);
   if (!carried) {
     const assigned = await record('matter.assigned', state.createdBy, {
       handlerId: state.handlerId,

@@ -269,5 +269,50 @@ describe('rules at work', () => {
       count: 1,
     });
     expect(matter.nextNoticeAt).toBe(planned.body.items[0].at);
+    expect(await activitiesScheduled(created.body.workflowId)).not.toContain('loadPlanningContext');
+  });
+
+  it('starts a matter with the quiet hours read as it was created: its run plans with them and looks nothing up', async () => {
+    const source = await issueToken(stack, 'loans-quiet', 'source');
+    const h = await createHandler(stack);
+    // Quiet from half an hour from now for five hours: the first hourly reminder falls inside.
+    const hhmm = (ms: number) => new Date(Date.now() + ms).toISOString().slice(11, 16);
+    const quietHours = { start: hhmm(30 * 60_000), end: hhmm(5 * 3600_000) };
+    const patched = await call(stack, 'PATCH', `/v1/handlers/${h.id}`, {
+      token: manager,
+      body: { timezone: 'UTC', quietHours },
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const rule = { every: 'PT1H', maxCount: 3 };
+    const created = await call(stack, 'POST', '/v1/matters', {
+      token: source,
+      body: {
+        source: 'loans-quiet',
+        externalId: randomUUID(),
+        title: 'Quiet matter',
+        handlerId: h.id,
+        reminderRule: rule,
+      },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const matter = await eventually(async () => {
+      const res = await call(stack, 'GET', `/v1/matters/${created.body.id}`, { token: manager });
+      return res.body.nextNoticeAt && res.body;
+    }, 'the first planned notice');
+    const planned = await preview({ rule, handlerId: h.id, assignedAt: matter.assignedAt, count: 1 });
+    const hourLater = new Date(Date.parse(matter.assignedAt) + 3600_000).toISOString();
+    expect(planned.body.items[0].at, 'the quiet hours move the first reminder').not.toBe(hourLater);
+    expect(planned.body.items[0].at.slice(11, 16)).toBe(quietHours.end);
+    expect(matter.nextNoticeAt).toBe(planned.body.items[0].at);
+    expect(await activitiesScheduled(created.body.workflowId)).not.toContain('loadPlanningContext');
   });
 });
+
+/** The activity types a run has scheduled so far, in order. */
+async function activitiesScheduled(workflowId: string): Promise<string[]> {
+  const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
+  return (history.events ?? []).flatMap((e) => {
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    return name ? [name] : [];
+  });
+}

@@ -17,6 +17,7 @@ import type {
 import type { MatterActivities } from '../../src/activities/index.js';
 import { type BusinessCalendar, ROUND_THE_CLOCK } from '../../src/domain/calendar.js';
 import type { MatterInput, MatterState } from '../../src/domain/matter.js';
+import type { PlanningContext } from '../../src/domain/planner.js';
 import type { ReminderRule } from '../../src/domain/reminder-rule.js';
 import type { matterWorkflow } from '../../src/workflows/matter.js';
 import { completeUpdate, stateQuery } from '../../src/workflows/messages.js';
@@ -47,6 +48,8 @@ export interface MatterOptions {
   rule: ReminderRule;
   /** Business calendars by code; any other code plans round the clock. */
   calendars?: Record<string, BusinessCalendar>;
+  /** The planning context the API passes with the start, as it does for a matter starting now. */
+  opening?: PlanningContext;
 }
 
 /**
@@ -125,7 +128,7 @@ async function withMatter<T>(
       createdAt: new Date(createdAtMs).toISOString(),
     };
     const handle = await env.client.workflow.start<typeof matterWorkflow>('matterWorkflow', {
-      args: [input],
+      args: opts.opening ? [input, undefined, opts.opening] : [input],
       taskQueue,
       workflowId: `matter:test:${id}`,
     });

@@ -28,6 +28,7 @@ const SCENARIOS = [
   'ladder-climbs-then-acknowledged',
   'misrouted-then-rule-changed',
   'rule-changed-replans-from-now',
+  'opened-with-planning-context',
   'continue-as-new.run-1',
   'continue-as-new.run-2',
 ];
