@@ -4,14 +4,15 @@ import { Registry } from 'prom-client';
 import type { ChannelRegistry, OutboundMessage } from '../channels/channel.js';
 import { matterViewOf } from '../channels/matter-view.js';
 import { storeActionLinks } from '../db/action-links.js';
+import { calendarInUse } from '../db/business-calendars.js';
 import type { Sql } from '../db/client.js';
 import { actingFor } from '../db/delegations.js';
 import { recordMatterEvent } from '../db/events.js';
 import { activeMembers, getGroup } from '../db/groups.js';
-import { getHandler } from '../db/handlers.js';
+import { getHandler, quietHoursOf } from '../db/handlers.js';
 import { claimNotification } from '../db/notifications.js';
-import { planningContextFor } from '../db/planning-context.js';
 import { claimCappedReminder } from '../db/reminder-caps.js';
+import { ROUND_THE_CLOCK } from '../domain/calendar.js';
 import type { PlanningContext } from '../domain/planner.js';
 import { isCappedType, type ReminderCaps } from '../domain/reminder-caps.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -218,8 +219,13 @@ export function createActivities(given: ActivityDeps) {
       logFor(input).info({ type: input.type, actorId: input.actorId }, 'matter event recorded');
     },
 
-    loadPlanningContext(query: PlanningQuery): Promise<PlanningContext> {
-      return planningContextFor(sql, query);
+    /** The calendar a rule counts on (the latest version) and the handler's quiet hours in their zone. */
+    async loadPlanningContext(query: PlanningQuery): Promise<PlanningContext> {
+      const [calendar, handler] = await Promise.all([
+        query.calendar ? calendarInUse(sql, query.calendar) : null,
+        query.handlerId ? getHandler(sql, query.handlerId) : null,
+      ]);
+      return { calendar: calendar ?? ROUND_THE_CLOCK, quiet: handler && quietHoursOf(handler) };
     },
 
     async findHandler(id: string): Promise<HandlerRef | null> {

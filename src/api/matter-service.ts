@@ -8,9 +8,8 @@ import type { Sql } from '../db/client.js';
 import { standsInFor } from '../db/delegations.js';
 import { findExceptionType } from '../db/exception-types.js';
 import { groupExists } from '../db/groups.js';
-import { handlerExists } from '../db/handlers.js';
+import { getHandler, type HandlerRecord, quietHoursOf } from '../db/handlers.js';
 import { getMatter, type MatterRow, releaseReservation, reserveMatter } from '../db/matters.js';
-import { planningContextFor } from '../db/planning-context.js';
 import { findTemplate } from '../db/rule-templates.js';
 import type {
   AcknowledgeAction,
@@ -24,6 +23,7 @@ import type {
   ScheduledChange,
   TransferAction,
 } from '../domain/actions.js';
+import { type BusinessCalendar, ROUND_THE_CLOCK } from '../domain/calendar.js';
 import { validateFilingFields } from '../domain/exception-type.js';
 import {
   type MatterInput,
@@ -196,8 +196,11 @@ export function matterService({
     }
   }
 
-  /** A rule must parse, and the calendar it names must exist and be in use. */
-  async function checkRule(rule: ReminderRule, field = 'body.reminderRule'): Promise<Schedule> {
+  /** A rule must parse, and the calendar it names must exist and be in use (none: round the clock). */
+  async function checkRule(
+    rule: ReminderRule,
+    field = 'body.reminderRule',
+  ): Promise<{ schedule: Schedule; calendar: BusinessCalendar }> {
     let schedule: Schedule;
     try {
       schedule = parseSchedule(rule);
@@ -206,32 +209,45 @@ export function matterService({
         throw badRequest(err.code, err.message, [{ field: `${field}.${err.field}` }]);
       throw err;
     }
-    if (schedule.calendar !== null && !(await calendarInUse(sql, schedule.calendar))) {
+    if (schedule.calendar === null) return { schedule, calendar: ROUND_THE_CLOCK };
+    const calendar = await calendarInUse(sql, schedule.calendar);
+    if (!calendar) {
       throw unprocessable('UNKNOWN_CALENDAR', `no business calendar "${schedule.calendar}" in use`);
     }
-    return schedule;
+    return { schedule, calendar };
   }
 
-  /** A matter goes to one handler or is offered to one group, never both or neither. */
-  async function checkAssignee(body: Pick<MatterInputBody, 'handlerId' | 'groupId'>): Promise<void> {
+  /** A matter goes to one handler or is offered to one group, never both or neither; the handler, if one. */
+  async function checkAssignee(
+    body: Pick<MatterInputBody, 'handlerId' | 'groupId'>,
+  ): Promise<HandlerRecord | null> {
     if ((body.handlerId === undefined) === (body.groupId === undefined)) {
       throw badRequest('ASSIGNEE_REQUIRED', 'give exactly one of handlerId and groupId', [
         { field: 'body.handlerId' },
         { field: 'body.groupId' },
       ]);
     }
-    if (body.handlerId !== undefined && !(await handlerExists(sql, body.handlerId))) {
+    const handler = body.handlerId === undefined ? null : await getHandler(sql, body.handlerId);
+    if (body.handlerId !== undefined && !handler?.active) {
       throw unprocessable('UNKNOWN_HANDLER', `no active handler "${body.handlerId}"`);
     }
     if (body.groupId !== undefined && !(await groupExists(sql, body.groupId))) {
       throw unprocessable('UNKNOWN_GROUP', `no active group "${body.groupId}"`);
     }
+    return handler;
   }
 
-  /** A matter's rule: given inline, taken from a catalog template (pinned to its version), or the priority's default. */
+  /**
+   * A matter's rule: given inline, taken from a catalog template (pinned to its version), or the priority's
+   * default; with the calendar it counts on.
+   */
   async function resolveRule(
     body: Pick<MatterInputBody, 'priority' | 'reminderRule' | 'reminderRuleRef'>,
-  ): Promise<{ reminderRule: ReminderRule; reminderRuleRef: { code: string; version: number } | null }> {
+  ): Promise<{
+    reminderRule: ReminderRule;
+    reminderRuleRef: { code: string; version: number } | null;
+    calendar: BusinessCalendar;
+  }> {
     if (body.reminderRule && body.reminderRuleRef) {
       throw badRequest('RULE_AND_TEMPLATE', 'give either reminderRule or reminderRuleRef, not both', [
         { field: 'body.reminderRuleRef' },
@@ -244,11 +260,13 @@ export function matterService({
         const which = version === undefined ? code : `${code} v${version}`;
         throw unprocessable('UNKNOWN_RULE_TEMPLATE', `no reminder rule template ${which}`);
       }
-      return { reminderRule: template.rule, reminderRuleRef: { code, version: template.version } };
+      // A template's calendar no longer in use plans round the clock, as the run's own lookup would.
+      const named = parseSchedule(template.rule).calendar;
+      const calendar = (named && (await calendarInUse(sql, named))) || ROUND_THE_CLOCK;
+      return { reminderRule: template.rule, reminderRuleRef: { code, version: template.version }, calendar };
     }
     const reminderRule = body.reminderRule ?? defaultRuleFor(body.priority ?? 'normal');
-    await checkRule(reminderRule);
-    return { reminderRule, reminderRuleRef: null };
+    return { reminderRule, reminderRuleRef: null, calendar: (await checkRule(reminderRule)).calendar };
   }
 
   return {
@@ -263,8 +281,8 @@ export function matterService({
       options: { startAt?: Date | null } = {},
     ): Promise<CreateResult> {
       const priority = body.priority ?? 'normal';
-      const { reminderRule, reminderRuleRef } = await resolveRule(body);
-      await checkAssignee(body);
+      const { reminderRule, reminderRuleRef, calendar } = await resolveRule(body);
+      const handler = await checkAssignee(body);
       const workflowId = workflowIdFor(body.source, body.externalId);
       const input: MatterInput = {
         id: randomUUID(),
@@ -283,15 +301,10 @@ export function matterService({
         createdAt: (options.startAt ?? new Date()).toISOString(),
       };
       const requestHash = canonicalHash(input);
-      // Read before anything is written; a run that starts later reads its own, as calendars and quiet
-      // hours may change meanwhile.
+      // As the checks above read them; a run that starts later reads its own, as calendars and quiet hours
+      // may change meanwhile.
       const startsLater = !!options.startAt && options.startAt.getTime() > Date.now();
-      const opening = startsLater
-        ? undefined
-        : await planningContextFor(sql, {
-            handlerId: input.handlerId,
-            calendar: parseSchedule(reminderRule).calendar,
-          });
+      const opening = startsLater ? undefined : { calendar, quiet: handler && quietHoursOf(handler) };
       const reservation = await reserveMatter(sql, { ...input, workflowId, requestHash });
       if (!reservation.created) {
         if (reservation.requestHash !== requestHash) {

@@ -74,11 +74,6 @@ export async function getHandler(db: Queryable, id: string): Promise<HandlerReco
   return { ...row, channels: [...channels] };
 }
 
-export async function handlerExists(db: Queryable, id: string): Promise<boolean> {
-  const rows = await db`select 1 from handlers where id = ${id} and active`;
-  return rows.length > 0;
-}
-
 /** Who a matter can be transferred to, by name. */
 export async function listActiveHandlers(
   db: Queryable,

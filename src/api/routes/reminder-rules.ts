@@ -34,7 +34,7 @@ export async function previewReminders(sql: Sql, matters: MatterService, body: P
     }
   }
   return previewRule(sql, {
-    schedule: await matters.checkRule(reminderRule, 'body.rule'),
+    schedule: (await matters.checkRule(reminderRule, 'body.rule')).schedule,
     assignedAt: body.assignedAt ? new Date(body.assignedAt) : new Date(),
     dueAt: body.dueAt ? new Date(body.dueAt) : null,
     ...(body.quietHours !== undefined ? { quiet: body.quietHours } : {}),
