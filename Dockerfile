@@ -11,9 +11,12 @@ RUN npm ci --no-audit --no-fund
 RUN npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim AS runtime
+# Two malloc arenas instead of eight per core: the SDK core's threads otherwise each keep freed memory
+# (B5: about 200 MB less RSS for the same 3000 cached matters).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=3000
+    PORT=3000 \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 # The app runs its TypeScript through tsx (a runtime dependency), as `npm run api|worker|migrate` do.
 COPY --from=deps /app/node_modules ./node_modules

@@ -21,6 +21,7 @@ import type { Config } from './src/config.js';
 import type { Sql } from './src/db/client.js';
 import type { Logger } from './src/logger.js';
 import { actionLatency, processRegistry, startMetricsServer, workerMetrics } from './src/metrics.js';
+import { heapFit } from './src/runtime/heap-fit.js';
 import { WORKFLOWS_PATH } from './src/runtime/workflow-bundle.js';
 import { outboundPolicy } from './src/security/outbound-address.js';
 import { secretBox } from './src/security/secret-box.js';
@@ -87,6 +88,13 @@ export async function startWorker({
     log,
     metrics: workerMetrics(registry),
   });
+  const heap = heapFit(config.worker.maxCachedWorkflows);
+  if (!heap.fits) {
+    log.warn(
+      { maxCachedWorkflows: config.worker.maxCachedWorkflows, ...heap },
+      'WORKER_MAX_CACHED_WORKFLOWS may not fit the V8 heap limit: raise --max-old-space-size or lower the cache',
+    );
+  }
   const worker = await Worker.create({
     connection,
     namespace: config.namespace,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { parse } from 'yaml';
 import { buildApp } from '../src/api/app.js';
 import { MAX_BULK_ITEMS } from '../src/api/source-schemas.js';
 import { loadConfig } from '../src/config.js';
@@ -32,6 +33,8 @@ interface Configuration {
   env: Record<string, string | number>;
   /** Modules, from the repository root, that the bundle evaluates once for all runs (the SDK's preloadModules). */
   preloadModules?: string[];
+  /** Node's flags for the worker process, e.g. its V8 heap limit. */
+  nodeFlags?: string[];
 }
 
 const OPEN = Number(process.env.BENCH_B5_OPEN ?? 50_000);
@@ -46,6 +49,18 @@ const PURE_MODULES = [
   'src/domain/planner.ts',
   'src/domain/schedule.ts',
 ];
+/** What the image sets for every process (Dockerfile). */
+const IMAGE_ENV = { MALLOC_ARENA_MAX: 2 };
+/** The Node flags docker-compose.yml starts the worker with: the heap limit, measured as deployed. */
+function deployedWorkerFlags(): string[] {
+  const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8'), {
+    merge: true,
+  }) as {
+    services: { worker: { command: string[] } };
+  };
+  const { command } = compose.services.worker;
+  return command.slice(1, command.indexOf('--import'));
+}
 /** What the 2,000 run's RSS per cached run (about 460 KiB) leaves room for under the target, with a margin. */
 const FITTING_CACHE = 3_000;
 /** Fewer than the 40 workflow tasks the config allows: the SDK runs every activation on one thread. */
@@ -65,6 +80,14 @@ const CONFIGS: Configuration[] = process.env.BENCH_B5_CONFIGS
           WORKER_MAX_CACHED_WORKFLOWS: Math.min(FITTING_CACHE, Math.round(OPEN / 5)),
           WORKER_MAX_WORKFLOW_TASKS: FEW_WORKFLOW_TASKS,
         },
+      },
+      {
+        env: {
+          WORKER_MAX_CACHED_WORKFLOWS: Math.min(FITTING_CACHE, Math.round(OPEN / 5)),
+          WORKER_MAX_WORKFLOW_TASKS: FEW_WORKFLOW_TASKS,
+          ...IMAGE_ENV,
+        },
+        nodeFlags: deployedWorkerFlags(),
       },
     ];
 const IN_FLIGHT = Number(process.env.BENCH_B5_IN_FLIGHT ?? 2);
@@ -102,6 +125,17 @@ function metric(text: string, name: string, labels = ''): number | null {
     sum = (sum ?? 0) + Number(m[3]);
   }
   return sum;
+}
+
+/**
+ * The main thread's V8 heap, from the worker's own metrics (prom-client's Node defaults): activities,
+ * the SDK's bridge. Workflows run in the SDK's worker thread, whose heap is in RSS but not here.
+ */
+function heapMb(text: string): { usedMb: number; totalMb: number } {
+  return {
+    usedMb: (metric(text, 'nodejs_heap_size_used_bytes') ?? Number.NaN) / MB,
+    totalMb: (metric(text, 'nodejs_heap_size_total_bytes') ?? Number.NaN) / MB,
+  };
 }
 
 /** Mean of a core histogram (milliseconds) between two scrapes. */
@@ -246,7 +280,7 @@ async function measure(index: number, configuration: Configuration) {
   const tuning = loadConfig(env).worker;
   const api = await startApi(source);
   await api.post('/v1/source-systems', { code: source, name: `Bench B5 ${index}`, trusted: true });
-  const worker = await startWorkerProcess(env);
+  const worker = await startWorkerProcess(env, 'worker.ts', configuration.nodeFlags);
   runningWorker = worker;
   try {
     await sleep(5_000);
@@ -258,7 +292,14 @@ async function measure(index: number, configuration: Configuration) {
     const cpuBefore = worker.cpuSeconds();
     const coreBefore = await worker.coreMetrics();
     const minFreeSlots = { workflow: Number.POSITIVE_INFINITY, activity: Number.POSITIVE_INFINITY };
-    const samples: { seconds: number; held: number; rssMb: number }[] = [];
+    const samples: {
+      seconds: number;
+      held: number;
+      rssMb: number;
+      heapUsedMb: number;
+      heapTotalMb: number;
+    }[] = [];
+    let peakHeapUsedMb = 0;
     let polls = 0;
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
@@ -296,11 +337,13 @@ async function measure(index: number, configuration: Configuration) {
       minFreeSlots.workflow = Math.min(minFreeSlots.workflow, free('WorkflowWorker'));
       minFreeSlots.activity = Math.min(minFreeSlots.activity, free('ActivityWorker'));
       const { rssMb } = worker.memory();
+      const heap = heapMb(await worker.appMetrics());
+      peakHeapUsedMb = Math.max(peakHeapUsedMb, heap.usedMb);
       ceilingReached ||= rssMb > RSS_CEILING_MB;
       if (++polls % 15 === 0) {
-        samples.push({ seconds: seconds(), held, rssMb });
+        samples.push({ seconds: seconds(), held, rssMb, heapUsedMb: heap.usedMb, heapTotalMb: heap.totalMb });
         process.stderr.write(
-          `  ${held}/${OPEN} held after ${seconds().toFixed(0)} s, RSS ${rssMb.toFixed(0)} MB\n`,
+          `  ${held}/${OPEN} held after ${seconds().toFixed(0)} s, RSS ${rssMb.toFixed(0)} MB, V8 heap ${heap.usedMb.toFixed(0)} of ${heap.totalMb.toFixed(0)} MB\n`,
         );
       }
     }
@@ -309,6 +352,7 @@ async function measure(index: number, configuration: Configuration) {
     const coreCreated = await worker.coreMetrics();
     await sleep(SETTLE_MS);
     const atOpen = worker.memory();
+    const heapAtOpen = heapMb(await worker.appMetrics());
     const coreAtOpen = await worker.coreMetrics();
     const cachedRuns =
       metric(coreAtOpen, 'temporal_sticky_cache_size') ?? Math.min(held, tuning.maxCachedWorkflows);
@@ -354,6 +398,10 @@ async function measure(index: number, configuration: Configuration) {
         atOpenMb: atOpen.rssMb,
         peakMb: end.peakMb,
         afterActionsMb: end.rssMb,
+        mainHeapUsedAtOpenMb: heapAtOpen.usedMb,
+        mainHeapTotalAtOpenMb: heapAtOpen.totalMb,
+        /** Highest main-thread V8 heap in use among the two-second polls while matters were pushed. */
+        mainPeakHeapUsedMb: peakHeapUsedMb,
         // With evictions, RSS also holds the garbage of runs no longer cached: no cost per run to tell.
         bytesPerCachedRun:
           cachedRuns > 0 && cachedRuns >= held ? ((atOpen.rssMb - baseline.rssMb) * MB) / cachedRuns : null,
@@ -424,7 +472,12 @@ function writeResults(): void {
   writeFileSync(`${RESULTS}b5-open-matters.json`, `${JSON.stringify(result, null, 2)}\n`);
   const f = (n: number | null, digits = 0) => (n === null ? '–' : n.toFixed(digits));
   const label = (c: (typeof measured)[number]) =>
-    `${c.tuning.maxCachedWorkflows} / ${c.tuning.maxConcurrentWorkflowTaskExecutions} / ${c.tuning.maxConcurrentActivityTaskExecutions}${c.configuration.preloadModules ? ', pure modules preloaded' : ''}`;
+    `${c.tuning.maxCachedWorkflows} / ${c.tuning.maxConcurrentWorkflowTaskExecutions} / ${c.tuning.maxConcurrentActivityTaskExecutions}${c.configuration.preloadModules ? ', pure modules preloaded' : ''}${c.configuration.nodeFlags ? `, ${c.configuration.nodeFlags.join(' ')}` : ''}${Object.entries(
+      c.configuration.env,
+    )
+      .filter(([k]) => !k.startsWith('WORKER_'))
+      .map(([k, v]) => `, ${k}=${v}`)
+      .join('')}`;
   const row = (c: (typeof measured)[number]) =>
     [
       label(c),
@@ -433,6 +486,7 @@ function writeResults(): void {
       f(c.rss.baselineMb),
       f(c.rss.atOpenMb),
       f(c.rss.peakMb),
+      `${f(c.rss.mainHeapUsedAtOpenMb)} / ${f(c.rss.mainPeakHeapUsedMb)}`,
       f(c.rss.bytesPerCachedRun === null ? null : c.rss.bytesPerCachedRun / 1024),
       `${f(c.creation.heldSeconds)} (${f(c.creation.perSecond, 1)}/s)`,
       `${f(c.query.p50Ms, 1)} / ${f(c.query.p99Ms, 1)}`,
@@ -457,10 +511,10 @@ function writeResults(): void {
 
 ${result.machine.cpus} × ${result.machine.cpuModel}, ${result.machine.memoryGiB} GiB; Node ${result.versions.node}; ${result.versions.temporalCli}; SDK ${result.versions.temporalSdk}; Postgres ${postgres}. Targets: ${TARGET_OPEN.toLocaleString('en')} open matters in one worker, RSS ≤ ${TARGET_RSS_MB} MB.
 
-Up to ${OPEN.toLocaleString('en')} open matters per configuration (reminder every P365D, ${HANDLERS} handlers without channels), pushed ${MAX_BULK_ITEMS} a request, ${IN_FLIGHT} requests in flight and at most ${WINDOW} not yet held, until the worker's RSS passed ${RSS_CEILING_MB} MB; the worker alone in its process (${result.parameters.worker}). Then ${SAMPLE} random open matters queried (Temporal query \`state\`) and ${SAMPLE} others completed through the API, one at a time.
+Up to ${OPEN.toLocaleString('en')} open matters per configuration (reminder every P365D, ${HANDLERS} handlers without channels), pushed ${MAX_BULK_ITEMS} a request, ${IN_FLIGHT} requests in flight and at most ${WINDOW} not yet held, until the worker's RSS passed ${RSS_CEILING_MB} MB; the worker alone in its process (${result.parameters.worker}). Then ${SAMPLE} random open matters queried (Temporal query \`state\`) and ${SAMPLE} others completed through the API, one at a time. The main thread's heap leaves out the workflows: they run in the SDK's worker thread, whose V8 heap the flag \`--max-old-space-size\` also limits.
 
-| cache / workflow tasks / activities | open | cached | RSS baseline MB | RSS at open MB | peak MB | KiB per cached run (RSS growth / cached) | all held after s | query p50 / p99 ms | query cache misses | complete p50 / p99 ms |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| cache / workflow tasks / activities | open | cached | RSS baseline MB | RSS at open MB | peak MB | main thread's V8 heap used at open / highest MB | KiB per cached run (RSS growth / cached) | all held after s | query p50 / p99 ms | query cache misses | complete p50 / p99 ms |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${measured.map((c) => `| ${row(c)} |`).join('\n')}
 
 ## Creating them

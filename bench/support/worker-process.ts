@@ -18,6 +18,8 @@ export interface WorkerProcess {
   exit(): string | null;
   /** The SDK core's Prometheus metrics: its workflow cache, task slots and task latencies. */
   coreMetrics(): Promise<string>;
+  /** The worker's own /metrics: matterflow's and Node's (V8 heap, event loop). */
+  appMetrics(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -25,15 +27,17 @@ export interface WorkerProcess {
  * `node --import tsx worker.ts`, as the image runs it, in a process of its own: RSS and CPU are the
  * worker's alone, and it has a core apart from the bench's. `script`, from the repository root, runs
  * another worker the same way (a bench's floor), which must serve /healthz on WORKER_METRICS_PORT and
- * core metrics on TEMPORAL_METRICS_ADDRESS as worker.ts does. Resolves once /healthz answers.
+ * core metrics on TEMPORAL_METRICS_ADDRESS as worker.ts does. `nodeFlags` go before `--import`, as a
+ * deployment's command gives them (docker-compose.yml's worker). Resolves once /healthz answers.
  */
 export async function startWorkerProcess(
   env: Record<string, string>,
   script = 'worker.ts',
+  nodeFlags: string[] = [],
 ): Promise<WorkerProcess> {
   const metricsPort = await freePort();
   const coreAddress = `127.0.0.1:${await freePort()}`;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -79,6 +83,9 @@ export async function startWorkerProcess(
     exit,
     async coreMetrics() {
       return (await fetch(`http://${coreAddress}/metrics`)).text();
+    },
+    async appMetrics() {
+      return (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     },
     stop,
   };

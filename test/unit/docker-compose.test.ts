@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { CONFIG_KEYS, type Config, loadConfig } from '../../src/config.js';
+import { heapFit } from '../../src/runtime/heap-fit.js';
 import { searchAttributeArgs } from '../../src/runtime/temporal-dev-server.js';
 
 // No Docker engine runs the tests: the deployment files are parsed and checked against the code instead.
@@ -22,6 +23,7 @@ interface Service {
   healthcheck?: Healthcheck;
   restart?: string;
   ports?: (string | number)[];
+  deploy?: { resources?: { limits?: { memory?: string } } };
 }
 
 // Compose reads YAML 1.1 merge keys (`<<: *anchor`); the shared app environment relies on them.
@@ -224,6 +226,22 @@ describe('docker-compose.yml', () => {
     expect([...(registered ?? [])].sort()).toEqual([...expected].sort());
   });
 
+  it("when the worker is deployed, then its V8 heap limit holds its cache and fits its container's memory", () => {
+    const command = services.worker!.command as string[];
+    const flag = command.findIndex((arg) => arg.startsWith('--max-old-space-size='));
+    // A Node flag only counts before the script and its loader.
+    expect(flag).toBeGreaterThan(0);
+    expect(flag).toBeLessThan(command.indexOf('--import'));
+    const heapMb = Number(command[flag]!.split('=')[1]);
+    const fit = heapFit(loadConfig(envOf('worker')).worker.maxCachedWorkflows, heapMb);
+    expect(fit.fits, JSON.stringify(fit)).toBe(true);
+    const limit = /^(\d+)([mg])$/.exec(services.worker!.deploy?.resources?.limits?.memory ?? '');
+    expect(limit, 'worker memory limit').not.toBeNull();
+    const limitMb = Number(limit![1]) * (limit![2] === 'g' ? 1024 : 1);
+    // The SDK core's native memory and the main thread's heap come on top of the workflow heap.
+    expect(heapMb).toBeLessThanOrEqual(limitMb / 2);
+  });
+
   it('when an app command names a file, then the file exists and the image copies it', () => {
     const copied = read('Dockerfile')
       .split('\n')
@@ -298,6 +316,10 @@ describe('Dockerfile', () => {
     expect(final.some((i) => i.op === 'ENV' && /\bNODE_ENV=production\b/.test(i.args))).toBe(true);
     expect(final.find((i) => i.op === 'HEALTHCHECK')?.args).toContain('/healthz');
     expect(final.find((i) => i.op === 'CMD')?.args).toContain('src/api/server.ts');
+  });
+
+  it("when the image runs, then glibc keeps two malloc arenas, not eight per core for the SDK core's threads", () => {
+    expect(final.some((i) => i.op === 'ENV' && /\bMALLOC_ARENA_MAX=2\b/.test(i.args))).toBe(true);
   });
 
   it('when the image is built, then it bundles the workflow code once and workers load that bundle', () => {
